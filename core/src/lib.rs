@@ -1,0 +1,11 @@
+//! chicane-core: the vocabulary every chicane crate shares.
+//!
+//! Units are SI throughout (m, s, rad) unless a name ends in `_deg`.
+//! This crate stays small and dependency-light because the car runtime
+//! (`chicane-car`) depends on it as well as the simulator and the trainer.
+
+mod angle;
+mod geom;
+
+pub use angle::{heading_deg, wrap_angle, wrap_deg};
+pub use geom::{Vec2, segments_intersect};

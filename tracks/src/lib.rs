@@ -1,0 +1,96 @@
+//! chicane-tracks: race track geometry.
+//!
+//! A [`Track`] is a validated centerline (m) with a border on each side,
+//! closed or open. It answers what the simulator and reward functions ask:
+//! length, local width, heading, curvature, Frenet coordinates `(s, d)`,
+//! DeepRacer's `closest_waypoints` and progress. Tracks come from
+//! chicane's TOML files ([`parse_toml`]), DeepRacer's `.npy` files
+//! ([`parse_npy`]), the built-ins ([`builtin`]) or [`Track::generate`].
+//!
+//! ```
+//! let track = chicane_tracks::load("easy-oval").unwrap();
+//! let f = track.to_frenet(track.to_world(3.0, 0.2));
+//! assert!((f.s - 3.0).abs() < 1e-9 && (f.d - 0.2).abs() < 1e-9);
+//! ```
+
+mod builtin;
+mod error;
+mod format;
+mod generate;
+mod npy;
+mod path;
+mod render;
+mod surface;
+mod track;
+
+pub use builtin::{DEFAULT_TRACK, builtin, builtin_names, builtin_source};
+pub use error::TrackError;
+pub use format::{DEFAULT_PATH_SPACING, parse_toml, to_toml};
+pub use generate::GenerateParams;
+pub use npy::{parse_npy, to_npy};
+pub use path::PathSegment;
+pub use render::{PixelFrame, RenderOptions, pixel_frame, render_top_down, save_png};
+pub use surface::{Color, SurfaceHints};
+pub use track::{Direction, Frenet, Start, Track};
+
+use std::path::Path;
+
+/// Loads a track from a built-in name, a chicane `.toml` file or a
+/// DeepRacer `.npy` file (by extension). An imported `.npy` track is named
+/// after its file stem.
+///
+/// # Errors
+/// [`TrackError::Unknown`] for a name that is neither a built-in nor a
+/// file, [`TrackError::Io`] for an unreadable file, and the loaders' errors.
+pub fn load(spec: &str) -> Result<Track, TrackError> {
+    if let Some(track) = builtin(spec) {
+        return track;
+    }
+    let path = Path::new(spec);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if !path.exists() {
+        if ext.is_some() || spec.contains(std::path::MAIN_SEPARATOR) {
+            return Err(TrackError::Io {
+                path: path.to_path_buf(),
+                action: "cannot read track file",
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            });
+        }
+        return Err(TrackError::Unknown {
+            name: spec.to_string(),
+            builtins: builtin_names().collect::<Vec<_>>().join(", "),
+        });
+    }
+    load_file(path)
+}
+
+/// Loads a track file: `.npy` (DeepRacer) or anything else as chicane TOML.
+///
+/// # Errors
+/// [`TrackError::Io`] for an unreadable file and the loaders' errors.
+pub fn load_file(path: &Path) -> Result<Track, TrackError> {
+    let io = |source| TrackError::Io {
+        path: path.to_path_buf(),
+        action: "cannot read track file",
+        source,
+    };
+    let origin = path.display().to_string();
+    let is_npy = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if is_npy {
+        let bytes = std::fs::read(path).map_err(io)?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("imported");
+        parse_npy(&bytes, &origin, name)
+    } else {
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        parse_toml(&text, &origin)
+    }
+}
