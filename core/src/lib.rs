@@ -1,11 +1,14 @@
-//! chicane-core: the vocabulary every chicane crate shares.
+//! chicane-core: the vocabulary every chicane crate shares: units and
+//! angles, 2D geometry, and DeepRacer's action spaces.
 //!
 //! Units are SI throughout (m, s, rad) unless a name ends in `_deg`.
 //! This crate stays small and dependency-light because the car runtime
 //! (`chicane-car`) depends on it as well as the simulator and the trainer.
 
+mod action;
 mod angle;
 mod geom;
 
+pub use action::{Action, ActionError, ActionSpace, DiscreteAction, Range, limits};
 pub use angle::{heading_deg, wrap_angle, wrap_deg};
 pub use geom::{Vec2, segments_intersect};
