@@ -89,7 +89,10 @@ impl Default for ActionSpace {
         ActionSpace::Discrete(
             [-30.0, -15.0, 0.0, 15.0, 30.0]
                 .into_iter()
-                .map(|steering_angle_deg| DiscreteAction { steering_angle_deg, speed: 0.6 })
+                .map(|steering_angle_deg| DiscreteAction {
+                    steering_angle_deg,
+                    speed: 0.6,
+                })
                 .collect(),
         )
     }
@@ -107,10 +110,16 @@ impl ActionSpace {
     /// The largest steering magnitude (deg) the space can command.
     pub fn max_steering_deg(&self) -> f64 {
         match self {
-            ActionSpace::Discrete(a) => a.iter().map(|x| x.steering_angle_deg.abs()).fold(0.0, f64::max),
-            ActionSpace::Continuous { steering_angle_deg, .. } => {
-                steering_angle_deg.low.abs().max(steering_angle_deg.high.abs())
-            }
+            ActionSpace::Discrete(a) => a
+                .iter()
+                .map(|x| x.steering_angle_deg.abs())
+                .fold(0.0, f64::max),
+            ActionSpace::Continuous {
+                steering_angle_deg, ..
+            } => steering_angle_deg
+                .low
+                .abs()
+                .max(steering_angle_deg.high.abs()),
         }
     }
 
@@ -154,7 +163,10 @@ impl ActionSpace {
                     }
                 }
             }
-            ActionSpace::Continuous { steering_angle_deg: s, speed: v } => {
+            ActionSpace::Continuous {
+                steering_angle_deg: s,
+                speed: v,
+            } => {
                 if !(steer_ok(s.low) && steer_ok(s.high) && s.low < s.high) {
                     return Err(ActionError::Space(format!(
                         "steering_angle range [{}, {}] must have low < high within -{MAX_STEERING_DEG}..{MAX_STEERING_DEG} deg",
@@ -179,29 +191,55 @@ impl ActionSpace {
     /// continuous value outside the space's ranges, or an action of the
     /// other kind.
     pub fn resolve(&self, action: &Action) -> Result<(f64, f64), ActionError> {
-        let err = |problem: String| ActionError::Action { action: *action, problem };
+        let err = |problem: String| ActionError::Action {
+            action: *action,
+            problem,
+        };
         match (self, action) {
             (ActionSpace::Discrete(list), Action::Discrete(i)) => list
                 .get(*i)
                 .map(|a| (a.steering_angle_deg, a.speed))
-                .ok_or_else(|| err(format!("index out of range: the space has {} actions", list.len()))),
-            (ActionSpace::Continuous { steering_angle_deg: s, speed: v }, Action::Continuous { steering_angle_deg, speed }) => {
+                .ok_or_else(|| {
+                    err(format!(
+                        "index out of range: the space has {} actions",
+                        list.len()
+                    ))
+                }),
+            (
+                ActionSpace::Continuous {
+                    steering_angle_deg: s,
+                    speed: v,
+                },
+                Action::Continuous {
+                    steering_angle_deg,
+                    speed,
+                },
+            ) => {
                 if !steering_angle_deg.is_finite() || !speed.is_finite() {
                     return Err(err("not a number".into()));
                 }
                 let tol = 1e-9;
                 if *steering_angle_deg < s.low - tol || *steering_angle_deg > s.high + tol {
-                    return Err(err(format!("steering_angle outside [{}, {}] deg", s.low, s.high)));
+                    return Err(err(format!(
+                        "steering_angle outside [{}, {}] deg",
+                        s.low, s.high
+                    )));
                 }
                 if *speed < v.low - tol || *speed > v.high + tol {
                     return Err(err(format!("speed outside [{}, {}] m/s", v.low, v.high)));
                 }
-                Ok((steering_angle_deg.clamp(s.low, s.high), speed.clamp(v.low, v.high)))
+                Ok((
+                    steering_angle_deg.clamp(s.low, s.high),
+                    speed.clamp(v.low, v.high),
+                ))
             }
-            (ActionSpace::Discrete(_), _) => Err(err("a discrete action space takes Action::Discrete(index)".into())),
-            (ActionSpace::Continuous { .. }, _) => {
-                Err(err("a continuous action space takes Action::Continuous { steering_angle_deg, speed }".into()))
-            }
+            (ActionSpace::Discrete(_), _) => Err(err(
+                "a discrete action space takes Action::Discrete(index)".into(),
+            )),
+            (ActionSpace::Continuous { .. }, _) => Err(err(
+                "a continuous action space takes Action::Continuous { steering_angle_deg, speed }"
+                    .into(),
+            )),
         }
     }
 }
@@ -223,16 +261,51 @@ mod tests {
     #[test]
     fn continuous_limits() {
         let s = ActionSpace::Continuous {
-            steering_angle_deg: Range { low: -30.0, high: 30.0 },
-            speed: Range { low: 1.0, high: 2.0 },
+            steering_angle_deg: Range {
+                low: -30.0,
+                high: 30.0,
+            },
+            speed: Range {
+                low: 1.0,
+                high: 2.0,
+            },
         };
         s.validate().unwrap();
-        let a = Action::Continuous { steering_angle_deg: 10.0, speed: 1.5 };
+        let a = Action::Continuous {
+            steering_angle_deg: 10.0,
+            speed: 1.5,
+        };
         assert_eq!(s.resolve(&a).unwrap(), (10.0, 1.5));
-        assert!(s.resolve(&Action::Continuous { steering_angle_deg: f64::NAN, speed: 1.5 }).is_err());
-        assert!(s.resolve(&Action::Continuous { steering_angle_deg: 0.0, speed: 3.0 }).is_err());
+        assert!(
+            s.resolve(&Action::Continuous {
+                steering_angle_deg: f64::NAN,
+                speed: 1.5
+            })
+            .is_err()
+        );
+        assert!(
+            s.resolve(&Action::Continuous {
+                steering_angle_deg: 0.0,
+                speed: 3.0
+            })
+            .is_err()
+        );
         assert!(s.resolve(&Action::Discrete(0)).is_err());
-        let bad = ActionSpace::Continuous { steering_angle_deg: Range { low: -40.0, high: 30.0 }, speed: Range { low: 1.0, high: 2.0 } };
-        assert!(bad.validate().unwrap_err().to_string().contains("steering_angle"));
+        let bad = ActionSpace::Continuous {
+            steering_angle_deg: Range {
+                low: -40.0,
+                high: 30.0,
+            },
+            speed: Range {
+                low: 1.0,
+                high: 2.0,
+            },
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("steering_angle")
+        );
     }
 }

@@ -8,7 +8,9 @@
 mod action;
 mod angle;
 mod geom;
+mod sensor;
 
 pub use action::{Action, ActionError, ActionSpace, DiscreteAction, Range, limits};
 pub use angle::{heading_deg, wrap_angle, wrap_deg};
 pub use geom::{Vec2, segments_intersect};
+pub use sensor::{CameraConfig, LidarConfig};

@@ -84,7 +84,10 @@ impl RewardParams {
     pub fn summary(&self) -> String {
         let mut v = serde_json::to_value(self).unwrap_or_default();
         if let Some(map) = v.as_object_mut() {
-            map.insert("waypoints".into(), serde_json::Value::String(format!("[{} waypoints]", self.waypoints.len())));
+            map.insert(
+                "waypoints".into(),
+                serde_json::Value::String(format!("[{} waypoints]", self.waypoints.len())),
+            );
         }
         v.to_string()
     }
@@ -138,7 +141,10 @@ pub fn check_reward(function: &str, value: f64) -> Result<f64, RewardError> {
     if value.is_finite() && value.abs() <= MAX_ABS_REWARD {
         Ok(value)
     } else {
-        Err(RewardError::BadValue { function: function.to_string(), value })
+        Err(RewardError::BadValue {
+            function: function.to_string(),
+            value,
+        })
     }
 }
 
@@ -178,7 +184,10 @@ pub struct FnReward<F> {
 impl<F: FnMut(&RewardParams) -> f64 + Send> FnReward<F> {
     /// Wraps `f` under `name`.
     pub fn new(name: impl Into<String>, f: F) -> Self {
-        Self { name: name.into(), f }
+        Self {
+            name: name.into(),
+            f,
+        }
     }
 }
 
@@ -239,7 +248,12 @@ mod tests {
     fn contract() {
         assert_eq!(check_reward("f", 3.0), Ok(3.0));
         assert!(check_reward("f", f64::NAN).is_err());
-        assert!(check_reward("f", 1e6).unwrap_err().to_string().contains("-1e5..1e5"));
+        assert!(
+            check_reward("f", 1e6)
+                .unwrap_err()
+                .to_string()
+                .contains("-1e5..1e5")
+        );
         let json = params(0.1).to_json();
         assert!(json.contains("\"distance_from_center\":0.1") && json.contains("\"waypoints\""));
         assert!(params(0.1).summary().contains("[2 waypoints]"));

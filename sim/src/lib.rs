@@ -1,38 +1,36 @@
-//! chicane-sim: the simulator.
+//! chicane-sim: the physics-based world an RL agent learns to drive in.
+//!
+//! A [`RaceEnv`] puts one car ([`VehicleConfig`], on rapier3d's ray-cast
+//! vehicle controller) on a `chicane_tracks::Track`, renders what its
+//! camera sees on the CPU ([`CameraRenderer`]), computes DeepRacer's
+//! `params`, applies DeepRacer's episode rules and asks a
+//! `chicane_reward::RewardFunction` for the reward. [`VecEnv`] steps many
+//! in parallel into one observation batch.
 
+mod camera;
+mod checker;
+mod config;
+mod drivers;
+mod env;
+mod error;
+mod objects;
+mod trace;
+mod vec_env;
 mod vehicle;
 
-pub use vehicle::{BoxBody, CarState, VehicleConfig};
-
-#[cfg(test)]
-mod probe {
-    use super::vehicle::*;
-    use chicane_core::Vec2;
-
-    #[test]
-    fn probe_drive() {
-        let cfg = VehicleConfig::default();
-        let mut p = Physics::new(&cfg, 1.0 / 120.0, Vec2::ZERO, 0.0, &[]);
-        let t = std::time::Instant::now();
-        for i in 0..1200 {
-            p.step(0.0, 1.0);
-            if i % 120 == 0 {
-                eprintln!("{i} {:?}", p.state());
-            }
-        }
-        eprintln!("1200 steps in {:?}", t.elapsed());
-        for steer in [10.0f64, 20.0, 30.0] {
-            let mut p = Physics::new(&cfg, 1.0 / 120.0, Vec2::ZERO, 0.0, &[]);
-            let mut pts = vec![];
-            for i in 0..2400 {
-                p.step(steer.to_radians(), 0.5);
-                if i > 1200 { let st = p.state(); pts.push(st.position - st.forward() * (cfg.wheelbase / 2.0)); }
-                if steer == 20.0 && i % 40 == 0 && i < 400 { let st = p.state(); eprintln!("t {i} pos {:?} yaw {:.3} speed {:.3} steer {:.3} h {:.4} pitch {:.4} roll {:.4}", st.position, st.yaw, st.speed, st.steering, st.height, st.pitch, st.roll); }
-            }
-            // radius from centroid
-            let c = pts.iter().fold(Vec2::ZERO, |a, b| a + *b) / pts.len() as f64;
-            let r = pts.iter().map(|q| q.distance(c)).sum::<f64>() / pts.len() as f64;
-            eprintln!("steer {steer}: r = {r:.4}, bicycle {:.4}, speed {:.3}", cfg.wheelbase / steer.to_radians().tan(), p.state().speed);
-        }
-    }
-}
+pub use camera::{CameraPose, CameraRenderer, DrawBox, GroundTexture, TEXELS_PER_METER};
+pub use checker::{CheckReport, check_env};
+pub use config::{
+    BotConfig, DomainRandomization, EpisodeConfig, ObstacleConfig, PhysicsConfig, SimConfig,
+    StartConfig,
+};
+pub use drivers::{Driver, PurePursuit, RandomDriver, nearest_action};
+pub use env::{
+    EnvAssets, EpisodeStatus, Info, Observation, ObservationSpace, REFERENCE_AHEAD_OF_REAR_AXLE,
+    RaceEnv, ResetOptions, Transition,
+};
+pub use error::SimError;
+pub use objects::{BOT_SIZE, OBSTACLE_SIZE};
+pub use trace::{SIMTRACE_HEADER, SimTraceWriter};
+pub use vec_env::{AutoresetMode, VecEnv};
+pub use vehicle::{BoxBody, CarState, Vehicle, VehicleConfig};

@@ -107,7 +107,10 @@ impl VehicleConfig {
             ("vehicle.max_drive_force", self.max_drive_force),
             ("vehicle.max_brake_force", self.max_brake_force),
             ("vehicle.speed_gain", self.speed_gain),
-            ("vehicle.suspension_rest_length", self.suspension_rest_length),
+            (
+                "vehicle.suspension_rest_length",
+                self.suspension_rest_length,
+            ),
             ("vehicle.suspension_travel", self.suspension_travel),
             ("vehicle.suspension_stiffness", self.suspension_stiffness),
             ("vehicle.suspension_damping", self.suspension_damping),
@@ -119,14 +122,23 @@ impl VehicleConfig {
                 return Err((field.into(), format!("{v} must be a positive number")));
             }
         }
-        if !(self.max_steering_angle_deg.is_finite() && self.max_steering_angle_deg > 0.0 && self.max_steering_angle_deg < 60.0)
+        if !(self.max_steering_angle_deg.is_finite()
+            && self.max_steering_angle_deg > 0.0
+            && self.max_steering_angle_deg < 60.0)
         {
-            return Err(("vehicle.max_steering_angle_deg".into(), format!("{} must be within 0..60 deg", self.max_steering_angle_deg)));
+            return Err((
+                "vehicle.max_steering_angle_deg".into(),
+                format!("{} must be within 0..60 deg", self.max_steering_angle_deg),
+            ));
         }
-        if !(self.min_speed.is_finite() && self.min_speed >= 0.0 && self.min_speed < self.max_speed) {
+        if !(self.min_speed.is_finite() && self.min_speed >= 0.0 && self.min_speed < self.max_speed)
+        {
             return Err((
                 "vehicle.min_speed".into(),
-                format!("{} m/s must be at least 0 and below max_speed ({} m/s)", self.min_speed, self.max_speed),
+                format!(
+                    "{} m/s must be at least 0 and below max_speed ({} m/s)",
+                    self.min_speed, self.max_speed
+                ),
             ));
         }
         Ok(())
@@ -180,8 +192,9 @@ pub struct BoxBody {
     pub size: [f64; 3],
 }
 
-/// The rapier world: ground, car, and box objects.
-pub(crate) struct Physics {
+/// The car in its own rapier world (a flat ground and box objects),
+/// stepped at a fixed `dt`.
+pub struct Vehicle {
     world: PhysicsWorld,
     chassis: RigidBodyHandle,
     controller: DynamicRayCastVehicleController,
@@ -206,7 +219,11 @@ const GROUND_HALF_EXTENT: f32 = 500.0;
 fn side_friction_stiffness(body: &RigidBody, cfg: &VehicleConfig, dt: f64) -> f32 {
     let com = body.center_of_mass();
     let contact = body.position()
-        * Vector::new((cfg.wheelbase / 2.0) as f32, (cfg.track_width / 2.0) as f32, -cfg.wheel_radius as f32);
+        * Vector::new(
+            (cfg.wheelbase / 2.0) as f32,
+            (cfg.track_width / 2.0) as f32,
+            -cfg.wheel_radius as f32,
+        );
     let r = contact - com;
     let n = Vector::Y;
     let a = r.cross(n);
@@ -218,10 +235,17 @@ fn side_friction_stiffness(body: &RigidBody, cfg: &VehicleConfig, dt: f64) -> f3
     fraction / 0.2 * rapier_denominator / true_denominator
 }
 
-impl Physics {
-    /// A world with the car at rest at `position` facing `yaw`, and the given
-    /// objects (`kinematic` ones can be moved each step).
-    pub(crate) fn new(cfg: &VehicleConfig, dt: f64, position: Vec2, yaw: f64, objects: &[(BoxBody, bool)]) -> Physics {
+impl Vehicle {
+    /// A world with the car at rest at `position` (m, chassis origin) facing
+    /// `yaw` (rad), stepped every `dt` seconds, with box `objects` (the
+    /// `true` ones kinematic, moved with [`Vehicle::move_object`]).
+    pub fn new(
+        cfg: &VehicleConfig,
+        dt: f64,
+        position: Vec2,
+        yaw: f64,
+        objects: &[(BoxBody, bool)],
+    ) -> Vehicle {
         let mut world = PhysicsWorld::new();
         world.gravity = Vector::new(0.0, 0.0, -9.81);
         world.integration_parameters.dt = dt as f32;
@@ -241,10 +265,15 @@ impl Physics {
             ))
             .can_sleep(false);
         // the body box rides above the wheel hubs, clear of the ground
-        let collider = ColliderBuilder::cuboid((len / 2.0) as f32, (wid / 2.0) as f32, (hgt / 2.0) as f32)
-            .translation(Vector::new(0.0, 0.0, (hgt / 2.0 - cfg.wheel_radius * 0.5) as f32))
-            .mass(cfg.mass as f32)
-            .friction(0.6);
+        let collider =
+            ColliderBuilder::cuboid((len / 2.0) as f32, (wid / 2.0) as f32, (hgt / 2.0) as f32)
+                .translation(Vector::new(
+                    0.0,
+                    0.0,
+                    (hgt / 2.0 - cfg.wheel_radius * 0.5) as f32,
+                ))
+                .mass(cfg.mass as f32)
+                .friction(0.6);
         let (chassis, chassis_collider) = world.insert(body, collider);
         let tuning = WheelTuning {
             suspension_stiffness: cfg.suspension_stiffness as f32,
@@ -270,7 +299,7 @@ impl Physics {
                 &tuning,
             );
         }
-        let mut physics = Physics {
+        let mut physics = Vehicle {
             world,
             chassis,
             controller,
@@ -292,7 +321,11 @@ impl Physics {
             Vector::new(b.center.x as f32, b.center.y as f32, (h / 2.0) as f32),
             Rotation::from_rotation_z(b.yaw as f32),
         );
-        let rb = if kinematic { RigidBodyBuilder::kinematic_position_based() } else { RigidBodyBuilder::fixed() };
+        let rb = if kinematic {
+            RigidBodyBuilder::kinematic_position_based()
+        } else {
+            RigidBodyBuilder::fixed()
+        };
         let handles = self.world.insert(
             rb.pose(pose),
             ColliderBuilder::cuboid((l / 2.0) as f32, (w / 2.0) as f32, (h / 2.0) as f32)
@@ -303,7 +336,7 @@ impl Physics {
     }
 
     /// Moves a kinematic object to a new pose (takes effect over the next step).
-    pub(crate) fn move_object(&mut self, index: usize, center: Vec2, yaw: f64, height: f64) {
+    pub fn move_object(&mut self, index: usize, center: Vec2, yaw: f64, height: f64) {
         if let Some(&(body, _)) = self.objects.get(index) {
             let pose = Pose::from_parts(
                 Vector::new(center.x as f32, center.y as f32, (height / 2.0) as f32),
@@ -313,10 +346,10 @@ impl Physics {
         }
     }
 
-    /// Advances one physics step of `dt` with the commanded steering (rad)
-    /// and speed (m/s). Steering is rate-limited like a servo; speed goes
+    /// Advances one physics step of `dt` with the commanded steering (rad,
+    /// clamped to the car's limit) and speed (m/s; 0 brakes to a stop). Steering is rate-limited like a servo; speed goes
     /// through a proportional controller onto all four wheels (4WD).
-    pub(crate) fn step(&mut self, steering_cmd: f64, speed_cmd: f64) {
+    pub fn step(&mut self, steering_cmd: f64, speed_cmd: f64) {
         let max_steer = self.cfg.max_steering_angle_deg.to_radians();
         let target = steering_cmd.clamp(-max_steer, max_steer);
         let max_delta = self.cfg.steering_rate * self.dt;
@@ -335,7 +368,10 @@ impl Physics {
         } else {
             let radius = self.cfg.wheelbase / self.steering.tan(); // signed, + = left
             let half = self.cfg.track_width / 2.0;
-            ((self.cfg.wheelbase / (radius - half)).atan(), (self.cfg.wheelbase / (radius + half)).atan())
+            (
+                (self.cfg.wheelbase / (radius - half)).atan(),
+                (self.cfg.wheelbase / (radius + half)).atan(),
+            )
         };
         for (i, wheel) in self.controller.wheels_mut().iter_mut().enumerate() {
             wheel.steering = match i {
@@ -364,7 +400,7 @@ impl Physics {
     }
 
     /// The car's current state.
-    pub(crate) fn state(&self) -> CarState {
+    pub fn state(&self) -> CarState {
         let body = &self.world.bodies[self.chassis];
         let t = body.translation();
         let rot = *body.rotation();
@@ -389,7 +425,7 @@ impl Physics {
     }
 
     /// Whether the car's body touches any object (obstacle or bot car).
-    pub(crate) fn touching_object(&self) -> bool {
+    pub fn touching_object(&self) -> bool {
         self.objects.iter().any(|&(_, c)| {
             self.world
                 .narrow_phase

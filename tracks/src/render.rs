@@ -24,6 +24,9 @@ pub struct RenderOptions {
     pub waypoint_numbers: bool,
     /// Write the name and size in the top-left corner. Default true.
     pub title: bool,
+    /// Draw the arrow showing the driving direction. Default true (off for
+    /// the simulator's ground texture: real tracks have no arrow).
+    pub direction_arrow: bool,
 }
 
 impl Default for RenderOptions {
@@ -34,6 +37,7 @@ impl Default for RenderOptions {
             max_size: 4096,
             waypoint_numbers: false,
             title: true,
+            direction_arrow: true,
         }
     }
 }
@@ -233,7 +237,9 @@ pub fn render_top_down(track: &Track, opts: &RenderOptions) -> RgbImage {
             img.put_pixel(x, y, Rgb(c.map(|v| v.round().clamp(0.0, 255.0) as u8)));
         }
     }
-    draw_direction_arrow(&mut img, track, &frame);
+    if opts.direction_arrow {
+        draw_direction_arrow(&mut img, track, &frame);
+    }
     if opts.waypoint_numbers {
         draw_waypoint_numbers(&mut img, track, &frame);
     }
