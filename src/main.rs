@@ -4,6 +4,8 @@
 //! inputs, then the command runs. Errors print their whole chain and exit
 //! with status 2.
 
+mod bench_cmd;
+mod sim_cmd;
 mod track_cmd;
 
 use clap::{Parser, Subcommand};
@@ -22,11 +24,19 @@ enum Command {
     /// List, inspect, import, render and generate race tracks.
     #[command(subcommand)]
     Track(track_cmd::TrackCommand),
+    /// Drive the simulator with a scripted driver.
+    #[command(subcommand)]
+    Sim(sim_cmd::SimCommand),
+    /// Measure speed (results go to docs/BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Track(cmd) => track_cmd::run(cmd),
+        Command::Sim(cmd) => sim_cmd::run(cmd),
+        Command::Bench(cmd) => bench_cmd::run(cmd),
     }
 }
 

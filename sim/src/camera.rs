@@ -122,36 +122,39 @@ impl GroundTexture {
 
     /// Bilinear fetch at level `lv` in 24.8 fixed point: `(x, y)` are
     /// level-`lv` texel coordinates times 256, already shifted by half a
-    /// texel. Writes `channels` values.
+    /// texel. `C` is the texture's channel count.
     #[inline(always)]
-    fn fetch_fixed(&self, lv: usize, x: i32, y: i32, out: &mut [u8]) {
+    fn fetch_fixed<const C: usize>(&self, lv: usize, x: i32, y: i32) -> [u8; C] {
         let level = &self.levels[lv];
         let (x0, y0) = (x >> 8, y >> 8);
         let (ax, ay) = ((x & 255) as u32, (y & 255) as u32);
-        let c = self.channels;
-        if x0 >= 0 && y0 >= 0 && (x0 as usize) + 1 < level.w && (y0 as usize) + 1 < level.h {
-            let row = level.w * c;
-            let i = (y0 as usize * level.w + x0 as usize) * c;
-            let d = &level.data[i..i + row + 2 * c];
-            for ch in 0..c {
-                let top = d[ch] as u32 * (256 - ax) + d[c + ch] as u32 * ax;
-                let bottom = d[row + ch] as u32 * (256 - ax) + d[row + c + ch] as u32 * ax;
-                out[ch] = ((top * (256 - ay) + bottom * ay + 32768) >> 16) as u8;
+        let mut out = [0u8; C];
+        // one unsigned compare per axis also rejects negative coordinates
+        if (x0 as u32 as usize) < level.w.wrapping_sub(1) && (y0 as u32 as usize) < level.h.wrapping_sub(1) {
+            let row = level.w * C;
+            let i = (y0 as usize * level.w + x0 as usize) * C;
+            let block = &level.data[i..i + row + 2 * C];
+            let (top, bottom) = (&block[..2 * C], &block[row..row + 2 * C]);
+            for ch in 0..C {
+                let t = top[ch] as u32 * (256 - ax) + top[C + ch] as u32 * ax;
+                let b = bottom[ch] as u32 * (256 - ax) + bottom[C + ch] as u32 * ax;
+                out[ch] = ((t * (256 - ay) + b * ay + 32768) >> 16) as u8;
             }
-            return;
+            return out;
         }
         let texel = |xi: i32, yi: i32, ch: usize| -> u32 {
             if xi < 0 || yi < 0 || xi as usize >= level.w || yi as usize >= level.h {
                 self.off_track[ch] as u32
             } else {
-                level.data[(yi as usize * level.w + xi as usize) * c + ch] as u32
+                level.data[(yi as usize * level.w + xi as usize) * C + ch] as u32
             }
         };
-        for (ch, o) in out.iter_mut().enumerate().take(c) {
-            let top = texel(x0, y0, ch) * (256 - ax) + texel(x0 + 1, y0, ch) * ax;
-            let bottom = texel(x0, y0 + 1, ch) * (256 - ax) + texel(x0 + 1, y0 + 1, ch) * ax;
-            *o = ((top * (256 - ay) + bottom * ay + 32768) >> 16) as u8;
+        for (ch, o) in out.iter_mut().enumerate() {
+            let t = texel(x0, y0, ch) * (256 - ax) + texel(x0 + 1, y0, ch) * ax;
+            let b = texel(x0, y0 + 1, ch) * (256 - ax) + texel(x0 + 1, y0 + 1, ch) * ax;
+            *o = ((t * (256 - ay) + b * ay + 32768) >> 16) as u8;
         }
+        out
     }
 
     /// Number of mip levels.
@@ -163,6 +166,18 @@ impl GroundTexture {
     pub fn texels_per_meter(&self) -> f64 {
         self.scale
     }
+}
+
+/// Largest magnitude [`round_i32`] handles exactly.
+const ROUND_LIMIT: f32 = 4_000_000.0;
+
+/// Rounds to the nearest integer with the 1.5 x 2^23 trick: adding it
+/// leaves the integer in the low mantissa bits. Exact for |x| < 2^22, and
+/// branch-free, so the row loop vectorises (Rust's saturating `as` does not).
+#[inline(always)]
+fn round_i32(x: f32) -> i32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
+    ((x + MAGIC).to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32)
 }
 
 /// A 3x3 rotation matrix, rows first.
@@ -237,6 +252,22 @@ impl CameraPose {
     }
 }
 
+/// Per-frame constants of the ground pass.
+struct Ground {
+    r: Mat3,
+    ox: f32,
+    oy: f32,
+    oz: f32,
+    bx: f32,
+    by: f32,
+    bz: f32,
+    cx: f64,
+    cy: f64,
+    fx: f64,
+    left: f32,
+    top: f32,
+}
+
 /// A box to draw: its geometry and flat colour.
 #[derive(Debug, Clone, Copy)]
 pub struct DrawBox {
@@ -257,6 +288,8 @@ pub struct CameraRenderer {
     footprint_log2: Vec<f32>,
     /// Mip level per pixel for one texture scale.
     level_cache: (f64, Vec<u8>),
+    /// Per pixel: 256 x texels per metre at its level.
+    scale_cache: Vec<f32>,
     depth: Vec<f32>,
 }
 
@@ -321,13 +354,14 @@ impl CameraRenderer {
             fx,
             footprint_log2,
             level_cache: (0.0, Vec::new()),
+            scale_cache: Vec::new(),
             depth: vec![0.0; width * height],
         }
     }
 
     /// Mip level of every pixel for a texture of `texels_per_meter` with
     /// `levels` levels (cached: envs on one track share one scale).
-    fn pixel_levels(&mut self, texels_per_meter: f64, levels: usize) -> &[u8] {
+    fn pixel_levels(&mut self, texels_per_meter: f64, levels: usize) {
         if self.level_cache.0 != texels_per_meter || self.level_cache.1.is_empty() {
             let tex_log2 = texels_per_meter.log2() as f32;
             let top = (levels - 1) as f32;
@@ -344,8 +378,9 @@ impl CameraRenderer {
                     })
                     .collect(),
             );
+            let scale = texels_per_meter as f32;
+            self.scale_cache = self.level_cache.1.iter().map(|&lv| 256.0 * scale / (1u32 << lv) as f32).collect();
         }
-        &self.level_cache.1
     }
 
     /// Renders one frame into `out`, channel-planar (`[C, H, W]`) u8, with
@@ -369,69 +404,79 @@ impl CameraRenderer {
         let b = mat_vec(&r, [1.0 / fx, 0.0, 0.0]);
         let (bx, by, bz) = (b[0] as f32, b[1] as f32, b[2] as f32);
         let [ox, oy, oz] = pose.position.map(|v| v as f32);
-        let plane = w * h;
-        let scale = tex.texels_per_meter() as f32;
         let (left, top) = (tex.top_left.x as f32, tex.top_left.y as f32);
-        // texel coordinates (x256) per level: ((g - left) * scale / 2^lv - 0.5) * 256
-        let num_levels = tex.num_levels();
-        let level_scale: Vec<f32> = (0..num_levels)
-            .map(|lv| 256.0 * scale / (1u32 << lv) as f32)
-            .collect();
-        let levels = self
-            .pixel_levels(tex.texels_per_meter(), num_levels)
-            .to_vec();
-        let mut px = [0u8; 3];
-        for v in 0..h {
-            let a = mat_vec(&r, [(0.5 - cx) / fx, (v as f64 + 0.5 - cy) / fx, 1.0]);
-            let (mut dx, mut dy, mut dz) = (a[0] as f32, a[1] as f32, a[2] as f32);
-            for u in 0..w {
-                let k = v * w + u;
-                if dz < -1e-6 {
-                    let t = -oz / dz;
-                    let (gx, gy) = (ox + t * dx, oy + t * dy);
-                    let lv = levels[k] as usize;
-                    let ls = level_scale[lv];
-                    let fx_ = ((gx - left) * ls - 128.0).clamp(-1e9, 1e9) as i32;
-                    let fy_ = ((top - gy) * ls - 128.0).clamp(-1e9, 1e9) as i32;
-                    tex.fetch_fixed(lv, fx_, fy_, &mut px);
-                    if t > FAR * 0.5 {
-                        let fog = ((t - FAR * 0.5) / (FAR * 0.5)).min(1.0) * 0.6;
-                        for ch in 0..c {
-                            let sky = if c == 1 {
-                                0.299 * SKY_HORIZON[0]
-                                    + 0.587 * SKY_HORIZON[1]
-                                    + 0.114 * SKY_HORIZON[2]
-                            } else {
-                                SKY_HORIZON[ch]
-                            };
-                            px[ch] = (px[ch] as f32 + (sky - px[ch] as f32) * fog) as u8;
-                        }
-                    }
-                    self.depth[k] = t;
-                } else {
-                    let len2 = dx * dx + dy * dy + dz * dz;
-                    let elevation = (dz / len2.sqrt()).clamp(0.0, 1.0);
-                    let s = (elevation * 2.5).min(1.0);
-                    let sky: [f32; 3] = std::array::from_fn(|ch| {
-                        SKY_HORIZON[ch] + (SKY_TOP[ch] - SKY_HORIZON[ch]) * s
-                    });
-                    if c == 1 {
-                        px[0] = (0.299 * sky[0] + 0.587 * sky[1] + 0.114 * sky[2]) as u8;
-                    } else {
-                        px = sky.map(|x| x as u8);
-                    }
-                    self.depth[k] = f32::INFINITY;
-                }
-                for ch in 0..c {
-                    out[ch * plane + k] = px[ch];
-                }
-                dx += bx;
-                dy += by;
-                dz += bz;
-            }
+        self.pixel_levels(tex.texels_per_meter(), tex.num_levels());
+        let ground = Ground { r, ox, oy, oz, bx, by, bz, cx, cy, fx, left, top };
+        if c == 1 {
+            self.render_ground::<1>(tex, &ground, out);
+        } else {
+            self.render_ground::<3>(tex, &ground, out);
         }
         for b in boxes {
             self.draw_box(pose, b, c, out);
+        }
+    }
+
+    /// The ground and sky of one frame, `C` channels. Each row runs in two
+    /// passes: plain arithmetic over the row (ray, ground point, fixed-point
+    /// texel coordinates) that the compiler vectorises, then the texel
+    /// fetches.
+    fn render_ground<const C: usize>(&mut self, tex: &GroundTexture, g: &Ground, out: &mut [u8]) {
+        let (w, h) = (self.width, self.height);
+        let plane = w * h;
+        let fog_sky: [f32; C] = std::array::from_fn(|ch| {
+            if C == 1 { 0.299 * SKY_HORIZON[0] + 0.587 * SKY_HORIZON[1] + 0.114 * SKY_HORIZON[2] } else { SKY_HORIZON[ch] }
+        });
+        let mut tx = vec![0i32; w];
+        let mut ty = vec![0i32; w];
+        let mut tt = vec![0f32; w];
+        let us: Vec<f32> = (0..w).map(|u| u as f32).collect();
+        for v in 0..h {
+            let a = mat_vec(&g.r, [(0.5 - g.cx) / g.fx, (v as f64 + 0.5 - g.cy) / g.fx, 1.0]);
+            let (ax, ay, az) = (a[0] as f32, a[1] as f32, a[2] as f32);
+            let row_levels = &self.level_cache.1[v * w..(v + 1) * w];
+            let row_scale = &self.scale_cache[v * w..(v + 1) * w];
+            // pass 1: vectorisable
+            for u in 0..w {
+                let (dx, dy, dz) = (ax + us[u] * g.bx, ay + us[u] * g.by, az + us[u] * g.bz);
+                let t = -g.oz / dz.min(-1e-6);
+                let t = t.min(1e4);
+                let (gx, gy) = (g.ox + t * dx, g.oy + t * dy);
+                let ls = row_scale[u];
+                tx[u] = round_i32(((gx - g.left) * ls - 128.0).clamp(-ROUND_LIMIT, ROUND_LIMIT));
+                ty[u] = round_i32(((g.top - gy) * ls - 128.0).clamp(-ROUND_LIMIT, ROUND_LIMIT));
+                tt[u] = if dz < -1e-6 { t } else { f32::INFINITY };
+            }
+            // pass 2: fetches
+            let row_depth = &mut self.depth[v * w..(v + 1) * w];
+            for u in 0..w {
+                let t = tt[u];
+                row_depth[u] = t;
+                let px: [u8; C] = if t.is_finite() {
+                    let mut px = tex.fetch_fixed::<C>(row_levels[u] as usize, tx[u], ty[u]);
+                    if t > FAR * 0.5 {
+                        let fog = ((t - FAR * 0.5) / (FAR * 0.5)).min(1.0) * 0.6;
+                        for ch in 0..C {
+                            px[ch] = (px[ch] as f32 + (fog_sky[ch] - px[ch] as f32) * fog) as u8;
+                        }
+                    }
+                    px
+                } else {
+                    let (dx, dy, dz) = (ax + us[u] * g.bx, ay + us[u] * g.by, az + us[u] * g.bz);
+                    let len2 = dx * dx + dy * dy + dz * dz;
+                    let elevation = (dz / len2.sqrt()).clamp(0.0, 1.0);
+                    let s = (elevation * 2.5).min(1.0);
+                    let sky: [f32; 3] = std::array::from_fn(|ch| SKY_HORIZON[ch] + (SKY_TOP[ch] - SKY_HORIZON[ch]) * s);
+                    if C == 1 {
+                        std::array::from_fn(|_| (0.299 * sky[0] + 0.587 * sky[1] + 0.114 * sky[2]) as u8)
+                    } else {
+                        std::array::from_fn(|ch| sky[ch] as u8)
+                    }
+                };
+                for ch in 0..C {
+                    out[ch * plane + v * w + u] = px[ch];
+                }
+            }
         }
     }
 

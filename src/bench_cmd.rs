@@ -1,0 +1,188 @@
+//! `chicane bench sim`: how fast the simulator runs on this machine.
+
+use anyhow::{Context, Result};
+use chicane_core::{Action, ActionSpace, LidarConfig};
+use chicane_reward::FollowCenterLine;
+use chicane_sim::{CameraPose, CameraRenderer, EnvAssets, GroundTexture, RaceEnv, ResetOptions, SimConfig, VecEnv};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The `bench` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Camera render time, env steps/s (1 core), VecEnv scaling, memory per env.
+    Sim(SimBenchArgs),
+}
+
+/// Arguments of `chicane bench sim`.
+#[derive(Debug, Args)]
+pub struct SimBenchArgs {
+    /// Track to drive.
+    #[arg(long, default_value = chicane_tracks::DEFAULT_TRACK)]
+    track: String,
+    /// Env steps per measurement.
+    #[arg(long, default_value_t = 3000)]
+    steps: u64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `bench sim` measures.
+#[derive(Debug, Serialize)]
+pub struct SimBench {
+    track: String,
+    render_gray_160x120_us: f64,
+    render_rgb_160x120_us: f64,
+    steps_per_s_physics: f64,
+    steps_per_s_physics_camera: f64,
+    steps_per_s_physics_camera_lidar: f64,
+    vec_env_steps_per_s_1_thread: f64,
+    vec_env_steps_per_s_2_threads: f64,
+    independent_envs_steps_per_s_2_threads: f64,
+    memory_per_env_bytes: f64,
+    shared_texture_bytes: usize,
+    physics_substeps_per_step: u32,
+}
+
+/// Runs a `bench` subcommand.
+pub fn run(cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Sim(args) => sim(args),
+    }
+}
+
+fn render_us(track: &chicane_tracks::Track, rgb: bool) -> f64 {
+    let cam = chicane_core::CameraConfig { rgb, ..Default::default() };
+    let tex = GroundTexture::new(track, rgb, 1.0);
+    let mut r = CameraRenderer::new(&cam);
+    let mut out = vec![0u8; cam.frame_len()];
+    let mut samples = Vec::new();
+    for k in 0..400 {
+        let s = track.length() * k as f64 / 400.0;
+        let p = track.to_world(s, 0.0);
+        let pose = CameraPose::on_body([p.x, p.y, 0.048], track.heading_at(s), 0.0, 0.0, [0.1, 0.0, 0.032], 0.26);
+        let t = Instant::now();
+        r.render(&tex, &pose, &[], &mut out);
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Steps/s of one env on this thread: cycling actions, resetting when done.
+fn env_rate(track: &Arc<chicane_tracks::Track>, cfg: SimConfig, steps: u64) -> Result<f64> {
+    let mut env = RaceEnv::new(cfg, Arc::clone(track), ActionSpace::default(), Box::new(FollowCenterLine))?;
+    env.reset(Some(0), ResetOptions::default())?;
+    let t = Instant::now();
+    for i in 0..steps {
+        let (_, term, trunc, _) = env.step_in_place(&Action::Discrete(((i / 5) % 5) as usize))?;
+        if term || trunc {
+            env.reset_in_place(None, ResetOptions::default())?;
+        }
+    }
+    Ok(steps as f64 / t.elapsed().as_secs_f64())
+}
+
+fn vec_rate(track: &Arc<chicane_tracks::Track>, threads: usize, steps: u64) -> Result<f64> {
+    let n = 8;
+    let mut v = VecEnv::new(SimConfig::default(), Arc::clone(track), ActionSpace::default(), |_| Box::new(FollowCenterLine), n, threads)?;
+    v.reset(Some(0))?;
+    let iters = (steps / n as u64).max(1);
+    let t = Instant::now();
+    for i in 0..iters {
+        let actions: Vec<Action> = (0..n).map(|k| Action::Discrete(((i as usize / 5) + k) % 5)).collect();
+        v.step(&actions)?;
+    }
+    Ok((iters * n as u64) as f64 / t.elapsed().as_secs_f64())
+}
+
+/// Steps/s of two envs each on its own OS thread, no coordination: the
+/// machine's ceiling for two threads.
+fn independent_rate(track: &Arc<chicane_tracks::Track>, steps: u64) -> Result<f64> {
+    let t = Instant::now();
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let track = Arc::clone(track);
+            std::thread::spawn(move || env_rate(&track, SimConfig::default(), steps / 2))
+        })
+        .collect();
+    for h in handles {
+        h.join().map_err(|_| anyhow::anyhow!("a benchmark thread panicked"))??;
+    }
+    Ok(steps as f64 / t.elapsed().as_secs_f64())
+}
+
+/// Resident memory (bytes) of this process, from /proc/self/statm.
+fn rss_bytes() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: f64 = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096.0)
+}
+
+fn sim(args: SimBenchArgs) -> Result<()> {
+    let track = Arc::new(chicane_tracks::load(&args.track)?);
+    let physics_only = SimConfig {
+        camera: None,
+        lidar: Some(LidarConfig { beams: 1, ..LidarConfig::default() }),
+        ..SimConfig::default()
+    };
+    let with_lidar = SimConfig { lidar: Some(LidarConfig::default()), ..SimConfig::default() };
+    let default = SimConfig::default();
+    // memory: envs sharing one set of textures, after a reset each
+    let assets = EnvAssets::new(Arc::clone(&track), &default);
+    let before = rss_bytes();
+    let mut envs = Vec::new();
+    for _ in 0..16 {
+        let mut e = RaceEnv::with_assets(default.clone(), assets.clone(), ActionSpace::default(), Box::new(FollowCenterLine))?;
+        e.reset(Some(0), ResetOptions::default())?;
+        e.step_in_place(&Action::Discrete(2))?;
+        envs.push(e);
+    }
+    let after = rss_bytes();
+    let memory_per_env = match (before, after) {
+        (Some(b), Some(a)) => (a - b) / 16.0,
+        _ => f64::NAN,
+    };
+    drop(envs);
+    let bench = SimBench {
+        track: track.name().to_string(),
+        render_gray_160x120_us: render_us(&track, false),
+        render_rgb_160x120_us: render_us(&track, true),
+        steps_per_s_physics: env_rate(&track, physics_only, args.steps)?,
+        steps_per_s_physics_camera: env_rate(&track, default.clone(), args.steps)?,
+        steps_per_s_physics_camera_lidar: env_rate(&track, with_lidar, args.steps)?,
+        vec_env_steps_per_s_1_thread: vec_rate(&track, 1, args.steps)?,
+        vec_env_steps_per_s_2_threads: vec_rate(&track, 2, args.steps)?,
+        independent_envs_steps_per_s_2_threads: independent_rate(&track, args.steps)?,
+        memory_per_env_bytes: memory_per_env,
+        shared_texture_bytes: assets.memory_bytes(),
+        physics_substeps_per_step: default.physics.substeps,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&bench).context("json")?);
+    } else {
+        println!("chicane bench sim on {} ({} physics substeps per env step)", bench.track, bench.physics_substeps_per_step);
+        println!("  render 160x120 gray          {:>9.1} us/frame", bench.render_gray_160x120_us);
+        println!("  render 160x120 RGB           {:>9.1} us/frame", bench.render_rgb_160x120_us);
+        println!("  env, physics only            {:>9.0} steps/s (1 core)", bench.steps_per_s_physics);
+        println!("  env, physics + camera        {:>9.0} steps/s (1 core)", bench.steps_per_s_physics_camera);
+        println!("  env, physics + camera + lidar{:>9.0} steps/s (1 core)", bench.steps_per_s_physics_camera_lidar);
+        println!("  VecEnv(8), 1 thread          {:>9.0} steps/s", bench.vec_env_steps_per_s_1_thread);
+        println!(
+            "  VecEnv(8), 2 threads         {:>9.0} steps/s ({:.2}x)",
+            bench.vec_env_steps_per_s_2_threads,
+            bench.vec_env_steps_per_s_2_threads / bench.vec_env_steps_per_s_1_thread
+        );
+        println!(
+            "  2 independent envs, 2 threads{:>9.0} steps/s ({:.2}x of one env: the machine's ceiling)",
+            bench.independent_envs_steps_per_s_2_threads,
+            bench.independent_envs_steps_per_s_2_threads / bench.steps_per_s_physics_camera
+        );
+        println!("  memory per env               {:>9.2} MiB", bench.memory_per_env_bytes / (1024.0 * 1024.0));
+        println!("  shared track textures        {:>9.2} MiB", bench.shared_texture_bytes as f64 / (1024.0 * 1024.0));
+    }
+    Ok(())
+}
