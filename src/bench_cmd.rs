@@ -3,7 +3,9 @@
 use anyhow::{Context, Result};
 use chicane_core::{Action, ActionSpace, LidarConfig};
 use chicane_reward::FollowCenterLine;
-use chicane_sim::{CameraPose, CameraRenderer, EnvAssets, GroundTexture, RaceEnv, ResetOptions, SimConfig, VecEnv};
+use chicane_sim::{
+    CameraPose, CameraRenderer, EnvAssets, GroundTexture, RaceEnv, ResetOptions, SimConfig, VecEnv,
+};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use std::sync::Arc;
@@ -55,7 +57,10 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
 }
 
 fn render_us(track: &chicane_tracks::Track, rgb: bool) -> f64 {
-    let cam = chicane_core::CameraConfig { rgb, ..Default::default() };
+    let cam = chicane_core::CameraConfig {
+        rgb,
+        ..Default::default()
+    };
     let tex = GroundTexture::new(track, rgb, 1.0);
     let mut r = CameraRenderer::new(&cam);
     let mut out = vec![0u8; cam.frame_len()];
@@ -63,7 +68,14 @@ fn render_us(track: &chicane_tracks::Track, rgb: bool) -> f64 {
     for k in 0..400 {
         let s = track.length() * k as f64 / 400.0;
         let p = track.to_world(s, 0.0);
-        let pose = CameraPose::on_body([p.x, p.y, 0.048], track.heading_at(s), 0.0, 0.0, [0.1, 0.0, 0.032], 0.26);
+        let pose = CameraPose::on_body(
+            [p.x, p.y, 0.048],
+            track.heading_at(s),
+            0.0,
+            0.0,
+            [0.1, 0.0, 0.032],
+            0.26,
+        );
         let t = Instant::now();
         r.render(&tex, &pose, &[], &mut out);
         samples.push(t.elapsed().as_secs_f64() * 1e6);
@@ -74,7 +86,12 @@ fn render_us(track: &chicane_tracks::Track, rgb: bool) -> f64 {
 
 /// Steps/s of one env on this thread: cycling actions, resetting when done.
 fn env_rate(track: &Arc<chicane_tracks::Track>, cfg: SimConfig, steps: u64) -> Result<f64> {
-    let mut env = RaceEnv::new(cfg, Arc::clone(track), ActionSpace::default(), Box::new(FollowCenterLine))?;
+    let mut env = RaceEnv::new(
+        cfg,
+        Arc::clone(track),
+        ActionSpace::default(),
+        Box::new(FollowCenterLine),
+    )?;
     env.reset(Some(0), ResetOptions::default())?;
     let t = Instant::now();
     for i in 0..steps {
@@ -88,12 +105,21 @@ fn env_rate(track: &Arc<chicane_tracks::Track>, cfg: SimConfig, steps: u64) -> R
 
 fn vec_rate(track: &Arc<chicane_tracks::Track>, threads: usize, steps: u64) -> Result<f64> {
     let n = 8;
-    let mut v = VecEnv::new(SimConfig::default(), Arc::clone(track), ActionSpace::default(), |_| Box::new(FollowCenterLine), n, threads)?;
+    let mut v = VecEnv::new(
+        SimConfig::default(),
+        Arc::clone(track),
+        ActionSpace::default(),
+        |_| Box::new(FollowCenterLine),
+        n,
+        threads,
+    )?;
     v.reset(Some(0))?;
     let iters = (steps / n as u64).max(1);
     let t = Instant::now();
     for i in 0..iters {
-        let actions: Vec<Action> = (0..n).map(|k| Action::Discrete(((i as usize / 5) + k) % 5)).collect();
+        let actions: Vec<Action> = (0..n)
+            .map(|k| Action::Discrete(((i as usize / 5) + k) % 5))
+            .collect();
         v.step(&actions)?;
     }
     Ok((iters * n as u64) as f64 / t.elapsed().as_secs_f64())
@@ -110,7 +136,8 @@ fn independent_rate(track: &Arc<chicane_tracks::Track>, steps: u64) -> Result<f6
         })
         .collect();
     for h in handles {
-        h.join().map_err(|_| anyhow::anyhow!("a benchmark thread panicked"))??;
+        h.join()
+            .map_err(|_| anyhow::anyhow!("a benchmark thread panicked"))??;
     }
     Ok(steps as f64 / t.elapsed().as_secs_f64())
 }
@@ -126,17 +153,28 @@ fn sim(args: SimBenchArgs) -> Result<()> {
     let track = Arc::new(chicane_tracks::load(&args.track)?);
     let physics_only = SimConfig {
         camera: None,
-        lidar: Some(LidarConfig { beams: 1, ..LidarConfig::default() }),
+        lidar: Some(LidarConfig {
+            beams: 1,
+            ..LidarConfig::default()
+        }),
         ..SimConfig::default()
     };
-    let with_lidar = SimConfig { lidar: Some(LidarConfig::default()), ..SimConfig::default() };
+    let with_lidar = SimConfig {
+        lidar: Some(LidarConfig::default()),
+        ..SimConfig::default()
+    };
     let default = SimConfig::default();
     // memory: envs sharing one set of textures, after a reset each
     let assets = EnvAssets::new(Arc::clone(&track), &default);
     let before = rss_bytes();
     let mut envs = Vec::new();
     for _ in 0..16 {
-        let mut e = RaceEnv::with_assets(default.clone(), assets.clone(), ActionSpace::default(), Box::new(FollowCenterLine))?;
+        let mut e = RaceEnv::with_assets(
+            default.clone(),
+            assets.clone(),
+            ActionSpace::default(),
+            Box::new(FollowCenterLine),
+        )?;
         e.reset(Some(0), ResetOptions::default())?;
         e.step_in_place(&Action::Discrete(2))?;
         envs.push(e);
@@ -164,13 +202,34 @@ fn sim(args: SimBenchArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&bench).context("json")?);
     } else {
-        println!("chicane bench sim on {} ({} physics substeps per env step)", bench.track, bench.physics_substeps_per_step);
-        println!("  render 160x120 gray          {:>9.1} us/frame", bench.render_gray_160x120_us);
-        println!("  render 160x120 RGB           {:>9.1} us/frame", bench.render_rgb_160x120_us);
-        println!("  env, physics only            {:>9.0} steps/s (1 core)", bench.steps_per_s_physics);
-        println!("  env, physics + camera        {:>9.0} steps/s (1 core)", bench.steps_per_s_physics_camera);
-        println!("  env, physics + camera + lidar{:>9.0} steps/s (1 core)", bench.steps_per_s_physics_camera_lidar);
-        println!("  VecEnv(8), 1 thread          {:>9.0} steps/s", bench.vec_env_steps_per_s_1_thread);
+        println!(
+            "chicane bench sim on {} ({} physics substeps per env step)",
+            bench.track, bench.physics_substeps_per_step
+        );
+        println!(
+            "  render 160x120 gray          {:>9.1} us/frame",
+            bench.render_gray_160x120_us
+        );
+        println!(
+            "  render 160x120 RGB           {:>9.1} us/frame",
+            bench.render_rgb_160x120_us
+        );
+        println!(
+            "  env, physics only            {:>9.0} steps/s (1 core)",
+            bench.steps_per_s_physics
+        );
+        println!(
+            "  env, physics + camera        {:>9.0} steps/s (1 core)",
+            bench.steps_per_s_physics_camera
+        );
+        println!(
+            "  env, physics + camera + lidar{:>9.0} steps/s (1 core)",
+            bench.steps_per_s_physics_camera_lidar
+        );
+        println!(
+            "  VecEnv(8), 1 thread          {:>9.0} steps/s",
+            bench.vec_env_steps_per_s_1_thread
+        );
         println!(
             "  VecEnv(8), 2 threads         {:>9.0} steps/s ({:.2}x)",
             bench.vec_env_steps_per_s_2_threads,
@@ -181,8 +240,14 @@ fn sim(args: SimBenchArgs) -> Result<()> {
             bench.independent_envs_steps_per_s_2_threads,
             bench.independent_envs_steps_per_s_2_threads / bench.steps_per_s_physics_camera
         );
-        println!("  memory per env               {:>9.2} MiB", bench.memory_per_env_bytes / (1024.0 * 1024.0));
-        println!("  shared track textures        {:>9.2} MiB", bench.shared_texture_bytes as f64 / (1024.0 * 1024.0));
+        println!(
+            "  memory per env               {:>9.2} MiB",
+            bench.memory_per_env_bytes / (1024.0 * 1024.0)
+        );
+        println!(
+            "  shared track textures        {:>9.2} MiB",
+            bench.shared_texture_bytes as f64 / (1024.0 * 1024.0)
+        );
     }
     Ok(())
 }

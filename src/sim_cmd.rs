@@ -4,8 +4,13 @@
 use anyhow::{Context, Result, bail};
 use chicane_core::{ActionSpace, Range, Vec2};
 use chicane_reward::FollowCenterLine;
-use chicane_sim::{Driver, EpisodeStatus, PurePursuit, RaceEnv, RandomDriver, ResetOptions, SimConfig, SimTraceWriter};
-use chicane_tracks::{RenderOptions, draw_polyline, pixel_frame, ramp_color, render_top_down, save_png};
+use chicane_sim::{
+    Driver, EpisodeStatus, PurePursuit, RaceEnv, RandomDriver, ResetOptions, SimConfig,
+    SimTraceWriter,
+};
+use chicane_tracks::{
+    RenderOptions, draw_polyline, pixel_frame, ramp_color, render_top_down, save_png,
+};
 use clap::{Args, Subcommand, ValueEnum};
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{Delay, Frame, RgbaImage};
@@ -91,10 +96,19 @@ fn drive(args: DriveArgs) -> Result<()> {
     let track = Arc::new(chicane_tracks::load(&args.track)?);
     let mut cfg = SimConfig::default();
     cfg.episode.laps = args.laps;
-    let camera = cfg.camera.clone().context("the default config has a camera")?;
+    let camera = cfg
+        .camera
+        .clone()
+        .context("the default config has a camera")?;
     let space = ActionSpace::Continuous {
-        steering_angle_deg: Range { low: -30.0, high: 30.0 },
-        speed: Range { low: 0.1, high: 4.0 },
+        steering_angle_deg: Range {
+            low: -30.0,
+            high: 30.0,
+        },
+        speed: Range {
+            low: 0.1,
+            high: 4.0,
+        },
     };
     let mut env = RaceEnv::new(cfg, Arc::clone(&track), space, Box::new(FollowCenterLine))?;
     let mut driver: Box<dyn Driver> = match args.driver {
@@ -102,12 +116,17 @@ fn drive(args: DriveArgs) -> Result<()> {
         DriverKind::Random => Box::new(RandomDriver::new(args.seed)),
     };
     if let Some(dir) = &args.record {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the record folder {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the record folder {}", dir.display()))?;
     }
     let mut trace = match &args.trace {
         Some(path) => {
-            let file = File::create(path).with_context(|| format!("cannot create the sim-trace {}", path.display()))?;
-            Some(SimTraceWriter::new(BufWriter::new(file)).with_context(|| format!("cannot write {}", path.display()))?)
+            let file = File::create(path)
+                .with_context(|| format!("cannot create the sim-trace {}", path.display()))?;
+            Some(
+                SimTraceWriter::new(BufWriter::new(file))
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+            )
         }
         None => None,
     };
@@ -137,18 +156,30 @@ fn drive(args: DriveArgs) -> Result<()> {
         path.push(t.info.car.position);
         speeds.push(t.info.car.speed);
         if let Some(tr) = trace.as_mut() {
-            tr.write(&t.info, Some(&action), t.reward, t.terminated || t.truncated)?;
+            tr.write(
+                &t.info,
+                Some(&action),
+                t.reward,
+                t.terminated || t.truncated,
+            )?;
         }
         if let Some(dir) = &args.record {
-            let gray = image::GrayImage::from_raw(w, h, t.observation.camera[..(w * h) as usize].to_vec())
-                .context("camera frame size")?;
+            let gray =
+                image::GrayImage::from_raw(w, h, t.observation.camera[..(w * h) as usize].to_vec())
+                    .context("camera frame size")?;
             let file = dir.join(format!("frame_{:05}.png", summary.steps));
-            gray.save(&file).with_context(|| format!("cannot write {}", file.display()))?;
+            gray.save(&file)
+                .with_context(|| format!("cannot write {}", file.display()))?;
             let rgba = RgbaImage::from_fn(w, h, |x, y| {
                 let v = gray.get_pixel(x, y).0[0];
                 image::Rgba([v, v, v, 255])
             });
-            gif_frames.push(Frame::from_parts(rgba, 0, 0, Delay::from_numer_denom_ms(1000, 15)));
+            gif_frames.push(Frame::from_parts(
+                rgba,
+                0,
+                0,
+                Delay::from_numer_denom_ms(1000, 15),
+            ));
         }
         summary.final_episode_status = t.info.episode_status.as_str().to_string();
         if t.terminated || t.truncated {
@@ -189,17 +220,34 @@ fn drive(args: DriveArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!("{} with {}: {} steps, {} episode(s)", summary.track, summary.driver, summary.steps, summary.episodes);
-        let times: Vec<String> = summary.lap_times_s.iter().map(|t| format!("{t:.2} s")).collect();
-        println!("  laps completed  {} [{}]", summary.laps_completed, times.join(", "));
+        println!(
+            "{} with {}: {} steps, {} episode(s)",
+            summary.track, summary.driver, summary.steps, summary.episodes
+        );
+        let times: Vec<String> = summary
+            .lap_times_s
+            .iter()
+            .map(|t| format!("{t:.2} s"))
+            .collect();
+        println!(
+            "  laps completed  {} [{}]",
+            summary.laps_completed,
+            times.join(", ")
+        );
         println!(
             "  off track {}, crashed {}, reversed {}, immobilized {}",
-            summary.off_track_count, summary.crash_count, summary.reversed_count, summary.immobilized_count
+            summary.off_track_count,
+            summary.crash_count,
+            summary.reversed_count,
+            summary.immobilized_count
         );
         println!("  mean speed      {:.2} m/s", summary.mean_speed_mps);
         println!("  final status    {}", summary.final_episode_status);
         if let Some(dir) = &args.record {
-            println!("  recorded        {} (frame_*.png, camera.gif, top_down.png)", dir.display());
+            println!(
+                "  recorded        {} (frame_*.png, camera.gif, top_down.png)",
+                dir.display()
+            );
         }
         if let Some(t) = &args.trace {
             println!("  sim-trace       {}", t.display());
@@ -211,7 +259,11 @@ fn drive(args: DriveArgs) -> Result<()> {
 fn write_gif(path: &Path, frames: Vec<Frame>) -> Result<()> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut encoder = GifEncoder::new_with_speed(BufWriter::new(file), 10);
-    encoder.set_repeat(Repeat::Infinite).with_context(|| format!("cannot write {}", path.display()))?;
-    encoder.encode_frames(frames).with_context(|| format!("cannot write {}", path.display()))?;
+    encoder
+        .set_repeat(Repeat::Infinite)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    encoder
+        .encode_frames(frames)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

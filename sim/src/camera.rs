@@ -130,7 +130,9 @@ impl GroundTexture {
         let (ax, ay) = ((x & 255) as u32, (y & 255) as u32);
         let mut out = [0u8; C];
         // one unsigned compare per axis also rejects negative coordinates
-        if (x0 as u32 as usize) < level.w.wrapping_sub(1) && (y0 as u32 as usize) < level.h.wrapping_sub(1) {
+        if (x0 as u32 as usize) < level.w.wrapping_sub(1)
+            && (y0 as u32 as usize) < level.h.wrapping_sub(1)
+        {
             let row = level.w * C;
             let i = (y0 as usize * level.w + x0 as usize) * C;
             let block = &level.data[i..i + row + 2 * C];
@@ -379,7 +381,12 @@ impl CameraRenderer {
                     .collect(),
             );
             let scale = texels_per_meter as f32;
-            self.scale_cache = self.level_cache.1.iter().map(|&lv| 256.0 * scale / (1u32 << lv) as f32).collect();
+            self.scale_cache = self
+                .level_cache
+                .1
+                .iter()
+                .map(|&lv| 256.0 * scale / (1u32 << lv) as f32)
+                .collect();
         }
     }
 
@@ -406,7 +413,20 @@ impl CameraRenderer {
         let [ox, oy, oz] = pose.position.map(|v| v as f32);
         let (left, top) = (tex.top_left.x as f32, tex.top_left.y as f32);
         self.pixel_levels(tex.texels_per_meter(), tex.num_levels());
-        let ground = Ground { r, ox, oy, oz, bx, by, bz, cx, cy, fx, left, top };
+        let ground = Ground {
+            r,
+            ox,
+            oy,
+            oz,
+            bx,
+            by,
+            bz,
+            cx,
+            cy,
+            fx,
+            left,
+            top,
+        };
         if c == 1 {
             self.render_ground::<1>(tex, &ground, out);
         } else {
@@ -425,14 +445,21 @@ impl CameraRenderer {
         let (w, h) = (self.width, self.height);
         let plane = w * h;
         let fog_sky: [f32; C] = std::array::from_fn(|ch| {
-            if C == 1 { 0.299 * SKY_HORIZON[0] + 0.587 * SKY_HORIZON[1] + 0.114 * SKY_HORIZON[2] } else { SKY_HORIZON[ch] }
+            if C == 1 {
+                0.299 * SKY_HORIZON[0] + 0.587 * SKY_HORIZON[1] + 0.114 * SKY_HORIZON[2]
+            } else {
+                SKY_HORIZON[ch]
+            }
         });
         let mut tx = vec![0i32; w];
         let mut ty = vec![0i32; w];
         let mut tt = vec![0f32; w];
         let us: Vec<f32> = (0..w).map(|u| u as f32).collect();
         for v in 0..h {
-            let a = mat_vec(&g.r, [(0.5 - g.cx) / g.fx, (v as f64 + 0.5 - g.cy) / g.fx, 1.0]);
+            let a = mat_vec(
+                &g.r,
+                [(0.5 - g.cx) / g.fx, (v as f64 + 0.5 - g.cy) / g.fx, 1.0],
+            );
             let (ax, ay, az) = (a[0] as f32, a[1] as f32, a[2] as f32);
             let row_levels = &self.level_cache.1[v * w..(v + 1) * w];
             let row_scale = &self.scale_cache[v * w..(v + 1) * w];
@@ -466,9 +493,13 @@ impl CameraRenderer {
                     let len2 = dx * dx + dy * dy + dz * dz;
                     let elevation = (dz / len2.sqrt()).clamp(0.0, 1.0);
                     let s = (elevation * 2.5).min(1.0);
-                    let sky: [f32; 3] = std::array::from_fn(|ch| SKY_HORIZON[ch] + (SKY_TOP[ch] - SKY_HORIZON[ch]) * s);
+                    let sky: [f32; 3] = std::array::from_fn(|ch| {
+                        SKY_HORIZON[ch] + (SKY_TOP[ch] - SKY_HORIZON[ch]) * s
+                    });
                     if C == 1 {
-                        std::array::from_fn(|_| (0.299 * sky[0] + 0.587 * sky[1] + 0.114 * sky[2]) as u8)
+                        std::array::from_fn(|_| {
+                            (0.299 * sky[0] + 0.587 * sky[1] + 0.114 * sky[2]) as u8
+                        })
                     } else {
                         std::array::from_fn(|ch| sky[ch] as u8)
                     }

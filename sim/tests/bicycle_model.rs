@@ -59,6 +59,10 @@ fn steady_turns_match_the_bicycle_model_within_10_percent() {
         let expected = wheelbase / steer.to_radians().tan();
         let r = turn_radius(steer, 0.5);
         let err = (r - expected).abs() / expected;
+        eprintln!(
+            "steer {steer} deg: bicycle {expected:.4} m, chicane {r:.4} m ({:+.1}%)",
+            100.0 * (r - expected) / expected
+        );
         assert!(
             err < 0.10,
             "steer {steer} deg: radius {r:.4} m vs bicycle {expected:.4} m ({:.1}%)",

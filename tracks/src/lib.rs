@@ -29,7 +29,9 @@ pub use format::{DEFAULT_PATH_SPACING, parse_toml, to_toml};
 pub use generate::GenerateParams;
 pub use npy::{parse_npy, to_npy};
 pub use path::PathSegment;
-pub use render::{PixelFrame, RenderOptions, draw_polyline, pixel_frame, ramp_color, render_top_down, save_png};
+pub use render::{
+    PixelFrame, RenderOptions, draw_polyline, pixel_frame, ramp_color, render_top_down, save_png,
+};
 pub use surface::{Color, SurfaceHints};
 pub use track::{Direction, Frenet, Start, Track};
 

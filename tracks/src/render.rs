@@ -446,7 +446,13 @@ fn draw_text(img: &mut RgbImage, x: i64, y: i64, text: &str, size: RasterHeight,
 
 /// Draws a polyline of world points (m) onto a picture made with `frame`,
 /// `width_px` wide, each segment in the colour of its starting point.
-pub fn draw_polyline(img: &mut RgbImage, frame: &PixelFrame, points: &[Vec2], colors: &[[u8; 3]], width_px: f64) {
+pub fn draw_polyline(
+    img: &mut RgbImage,
+    frame: &PixelFrame,
+    points: &[Vec2],
+    colors: &[[u8; 3]],
+    width_px: f64,
+) {
     let half = (width_px / 2.0).max(0.5) / frame.scale;
     for (i, w) in points.windows(2).enumerate() {
         let (a, b) = (w[0], w[1]);
@@ -463,7 +469,11 @@ pub fn draw_polyline(img: &mut RgbImage, frame: &PixelFrame, points: &[Vec2], co
 
 /// A blue-to-red colour ramp: 0 blue, 0.5 green-yellow, 1 red.
 pub fn ramp_color(t: f64) -> [u8; 3] {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let r = (255.0 * (1.5 * t - 0.25).clamp(0.0, 1.0)) as u8;
     let g = (255.0 * (1.0 - (2.0 * t - 1.0).abs()).clamp(0.0, 1.0)) as u8;
     let b = (255.0 * (1.0 - 1.5 * t).clamp(0.0, 1.0)) as u8;

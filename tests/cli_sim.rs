@@ -1,0 +1,155 @@
+//! End-to-end tests of `chicane sim drive` and `chicane bench sim`.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn chicane(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chicane"))
+        .args(args)
+        .output()
+        .expect("the chicane binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = chicane(args);
+    assert!(
+        out.status.success(),
+        "chicane {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chicane-cli-sim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn shared_track(name: &str) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::var_os("CHICANE_SHARED_DATA")
+        .map(PathBuf::from)
+        .or_else(|| {
+            [repo.join("../shared/data"), repo.join("shared/data")]
+                .into_iter()
+                .find(|d| d.join("deepracer/tracks").is_dir())
+        })
+        .unwrap_or_else(|| repo.join("../shared/data"));
+    let p = dir.join("deepracer/tracks").join(format!("{name}.npy"));
+    assert!(p.is_file(), "missing {}", p.display());
+    p
+}
+
+#[test]
+fn pure_pursuit_lap_with_record_and_trace() {
+    let dir = temp_dir("drive");
+    let rec = dir.join("rec");
+    let trace = dir.join("trace.csv");
+    let out = ok(&[
+        "sim",
+        "drive",
+        "--track",
+        "easy-oval",
+        "--driver",
+        "pure-pursuit",
+        "--record",
+        rec.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+        "--json",
+    ]);
+    let s: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(s["laps_completed"], 1);
+    assert_eq!(s["final_episode_status"], "lap_complete");
+    assert_eq!(s["off_track_count"], 0);
+    let lap = s["lap_times_s"][0].as_f64().unwrap();
+    assert!(lap > 4.0 && lap < 20.0, "lap time {lap}");
+    let steps = s["steps"].as_u64().unwrap() as usize;
+    // the camera frames, a GIF and the path from above
+    for i in [1, steps] {
+        let frame = image::open(rec.join(format!("frame_{i:05}.png")))
+            .unwrap()
+            .to_luma8();
+        assert_eq!(frame.dimensions(), (160, 120));
+    }
+    assert!(std::fs::metadata(rec.join("camera.gif")).unwrap().len() > 10_000);
+    let top = image::open(rec.join("top_down.png")).unwrap().to_rgb8();
+    assert!(top.width() > 500);
+    // DeepRacer's sim-trace: header, one row per step, the last one done
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], chicane_sim_header());
+    assert_eq!(lines.len(), steps + 1);
+    let last: Vec<&str> = lines[steps].split(',').collect();
+    assert_eq!(last.len(), 17);
+    assert_eq!(last[9], "True");
+    assert_eq!(last[15], "lap_complete");
+    assert_eq!(last[11].parse::<f64>().unwrap(), 100.0);
+}
+
+fn chicane_sim_header() -> &'static str {
+    "episode,steps,X,Y,yaw,steer,throttle,action,reward,done,all_wheels_on_track,progress,closest_waypoint,track_len,tstamp,episode_status,pause_duration"
+}
+
+#[test]
+fn drive_a_deepracer_track_and_a_random_driver() {
+    let npy = shared_track("reinvent_base");
+    let s: Value = serde_json::from_str(&ok(&[
+        "sim",
+        "drive",
+        "--track",
+        npy.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(s["laps_completed"], 1);
+    assert_eq!(s["track"], "reinvent_base");
+    let text = ok(&[
+        "sim", "drive", "--driver", "random", "--seed", "3", "--steps", "200",
+    ]);
+    assert!(
+        text.contains("200 steps") || text.contains("episode(s)"),
+        "{text}"
+    );
+    assert!(text.contains("off track"), "{text}");
+}
+
+#[test]
+fn bench_sim_reports_positive_rates() {
+    let b: Value = serde_json::from_str(&ok(&["bench", "sim", "--steps", "60", "--json"])).unwrap();
+    for key in [
+        "render_gray_160x120_us",
+        "steps_per_s_physics",
+        "steps_per_s_physics_camera",
+        "vec_env_steps_per_s_2_threads",
+    ] {
+        assert!(b[key].as_f64().unwrap() > 0.0, "{key}: {}", b[key]);
+    }
+}
+
+#[test]
+fn bad_drive_arguments_are_clear_errors() {
+    let out = chicane(&["sim", "drive", "--track", "no-such-track"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("built-in tracks are") && !err.contains("panicked"),
+        "{err}"
+    );
+    let out = chicane(&["sim", "drive", "--laps", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = chicane(&[
+        "sim",
+        "drive",
+        "--trace",
+        "/no/such/dir/t.csv",
+        "--steps",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/dir/t.csv"));
+}
