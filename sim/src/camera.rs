@@ -292,6 +292,8 @@ pub struct CameraRenderer {
     level_cache: (f64, Vec<u8>),
     /// Per pixel: 256 x texels per metre at its level.
     scale_cache: Vec<f32>,
+    /// Ground texture jitter: seed and amplitude (grey levels), if on.
+    texture_jitter: Option<(u64, f32)>,
     depth: Vec<f32>,
 }
 
@@ -357,8 +359,16 @@ impl CameraRenderer {
             footprint_log2,
             level_cache: (0.0, Vec::new()),
             scale_cache: Vec::new(),
+            texture_jitter: None,
             depth: vec![0.0; width * height],
         }
+    }
+
+    /// Turns on texture jitter (domain randomisation): fixed noise of
+    /// `amplitude` grey levels on a 4 cm grid of the ground, different for
+    /// each `seed`, that moves with the world. `None` turns it off.
+    pub fn set_texture_jitter(&mut self, jitter: Option<(u64, f32)>) {
+        self.texture_jitter = jitter.filter(|(_, a)| *a > 0.0);
     }
 
     /// Mip level of every pixel for a texture of `texels_per_meter` with
@@ -480,7 +490,30 @@ impl CameraRenderer {
                 let t = tt[u];
                 row_depth[u] = t;
                 let px: [u8; C] = if t.is_finite() {
-                    let mut px = tex.fetch_fixed::<C>(row_levels[u] as usize, tx[u], ty[u]);
+                    let lv = row_levels[u] as usize;
+                    let mut px = tex.fetch_fixed::<C>(lv, tx[u], ty[u]);
+                    if let Some((seed, amplitude)) = self.texture_jitter {
+                        // the 4 cm cell (level-2 texel) under the pixel, in world terms
+                        let cell = |t: i32| ((t >> 8) << lv) >> 2;
+                        let (cx, cy) = (cell(tx[u]), cell(ty[u]));
+                        let mut hsh = seed
+                            ^ (cx as u32 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                            ^ (cy as u32 as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+                        hsh ^= hsh >> 29;
+                        hsh = hsh.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                        hsh ^= hsh >> 32;
+                        let noise = (hsh & 0xffff) as f32 / 32767.5 - 1.0;
+                        // coarser levels average many cells: less variation
+                        let atten = if lv > 2 {
+                            1.0 / (1u32 << (lv - 2)) as f32
+                        } else {
+                            1.0
+                        };
+                        let delta = noise * amplitude * atten;
+                        for p in px.iter_mut() {
+                            *p = (*p as f32 + delta).clamp(0.0, 255.0) as u8;
+                        }
+                    }
                     if t > FAR * 0.5 {
                         let fog = ((t - FAR * 0.5) / (FAR * 0.5)).min(1.0) * 0.6;
                         for ch in 0..C {

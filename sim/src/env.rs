@@ -195,7 +195,10 @@ struct FrameJitter {
     blur: bool,
     texture: usize,
     mount: [f64; 3], // height (m), pitch (rad), yaw (rad)
+    /// Seeds the per-episode texture jitter and sensor noise.
     texture_seed: u64,
+    /// Texture jitter amplitude (grey levels).
+    texture_amplitude: f32,
 }
 
 #[derive(Debug, Clone)]
@@ -482,11 +485,8 @@ impl RaceEnv {
         } else {
             0
         };
-        j.texture_seed = if dr.texture > 0.0 {
-            self.rng.random::<u64>() | 1
-        } else {
-            0
-        };
+        j.texture_seed = self.rng.random::<u64>() | 1;
+        j.texture_amplitude = dr.texture as f32;
         j
     }
 
@@ -852,6 +852,7 @@ impl RaceEnv {
                     },
                 })
                 .collect();
+            renderer.set_texture_jitter(Some((jitter.texture_seed, jitter.texture_amplitude)));
             for (i, side) in lenses.iter().enumerate() {
                 let mount = [
                     cam.mount_forward,

@@ -19,7 +19,7 @@ pub struct VehicleConfig {
     pub wheelbase: f64,
     /// Distance between the left and right wheel centres (m). Default 0.145.
     pub track_width: f64,
-    /// Total mass (m). Default 1.5 kg (car, battery and compute module).
+    /// Total mass (kg). Default 1.5 (car, battery and compute module).
     pub mass: f64,
     /// Wheel radius (m). Default 0.032.
     pub wheel_radius: f64,

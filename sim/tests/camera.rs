@@ -166,6 +166,26 @@ fn colour_stereo_and_randomisation() {
     assert_ne!(a.camera, b.camera);
     let (c, _) = jittered.reset(Some(0), ResetOptions::default()).unwrap();
     assert_eq!(b.camera, c.camera, "the randomisation is seeded");
+
+    // texture jitter alone: the road gets a fixed, world-anchored grain
+    let mut cfg = SimConfig::default();
+    cfg.domain_randomization.enabled = true;
+    cfg.domain_randomization.texture = 12.0;
+    let mut grainy = env(track("technical-loop"), cfg, ActionSpace::default());
+    let (g, _) = grainy.reset(Some(0), ResetOptions::default()).unwrap();
+    let road_diff = (90..120)
+        .flat_map(|y| (0..160).map(move |x| y * 160 + x))
+        .filter(|&i| g.camera[i] != a.camera[i])
+        .count();
+    assert!(
+        road_diff > 1000,
+        "texture jitter changed {road_diff} near-road pixels"
+    );
+    let sky_diff = (0..10)
+        .flat_map(|y| (0..160).map(move |x| y * 160 + x))
+        .filter(|&i| g.camera[i] != a.camera[i])
+        .count();
+    assert_eq!(sky_diff, 0, "the sky has no ground texture");
 }
 
 #[test]
