@@ -16,6 +16,109 @@ use std::time::Instant;
 pub enum BenchCommand {
     /// Camera render time, env steps/s (1 core), VecEnv scaling, memory per env.
     Sim(SimBenchArgs),
+    /// Time per reward-function call (params conversion included) for
+    /// .rhai or .py (with `--features python`) files.
+    Reward(RewardBenchArgs),
+}
+
+/// Arguments of `chicane bench reward`.
+#[derive(Debug, Args)]
+pub struct RewardBenchArgs {
+    /// Reward function files to time.
+    #[arg(required = true)]
+    files: Vec<std::path::PathBuf>,
+    /// Calls per file.
+    #[arg(long, default_value_t = 20_000)]
+    calls: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One file's reward-call time.
+#[derive(Debug, Serialize)]
+pub struct RewardBench {
+    file: String,
+    calls: usize,
+    median_us: f64,
+    mean_us: f64,
+}
+
+fn reward_bench(args: RewardBenchArgs) -> Result<()> {
+    // real params: a pure-pursuit lap around the default track
+    let track = Arc::new(chicane_tracks::load(chicane_tracks::DEFAULT_TRACK)?);
+    let cfg = SimConfig {
+        camera: None,
+        lidar: Some(LidarConfig {
+            beams: 1,
+            ..LidarConfig::default()
+        }),
+        ..SimConfig::default()
+    };
+    let recorded = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&recorded);
+    let recorder =
+        chicane_reward::FnReward::new("recorder", move |p: &chicane_reward::RewardParams| {
+            if let Ok(mut v) = log.lock() {
+                v.push(p.clone());
+            }
+            1.0
+        });
+    let space = ActionSpace::Continuous {
+        steering_angle_deg: chicane_core::Range {
+            low: -30.0,
+            high: 30.0,
+        },
+        speed: chicane_core::Range {
+            low: 0.1,
+            high: 4.0,
+        },
+    };
+    let mut env = RaceEnv::new(cfg, track, space, Box::new(recorder))?;
+    let (_, mut info) = env.reset(Some(0), ResetOptions::default())?;
+    let mut driver = chicane_sim::PurePursuit::default();
+    loop {
+        let a = chicane_sim::Driver::act(&mut driver, &env, &info);
+        let t = env.step(&a)?;
+        if t.terminated || t.truncated {
+            break;
+        }
+        info = t.info;
+    }
+    let params = recorded
+        .lock()
+        .map_err(|_| anyhow::anyhow!("recorder poisoned"))?
+        .clone();
+    let mut results = Vec::new();
+    for file in &args.files {
+        let mut f = chicane_reward::load_reward(file)?;
+        let mut samples = Vec::with_capacity(args.calls);
+        for i in 0..args.calls {
+            let p = &params[i % params.len()];
+            let t = Instant::now();
+            std::hint::black_box(f.reward(p)?);
+            samples.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+        samples.sort_by(f64::total_cmp);
+        results.push(RewardBench {
+            file: file.display().to_string(),
+            calls: args.calls,
+            median_us: samples[samples.len() / 2],
+            mean_us: mean,
+        });
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        for r in &results {
+            println!(
+                "{:<60} median {:>7.2} us  mean {:>7.2} us  ({} calls)",
+                r.file, r.median_us, r.mean_us, r.calls
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Arguments of `chicane bench sim`.
@@ -53,6 +156,7 @@ pub struct SimBench {
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Sim(args) => sim(args),
+        BenchCommand::Reward(args) => reward_bench(args),
     }
 }
 

@@ -4,7 +4,10 @@
 //! inputs, then the command runs. Errors print their whole chain and exit
 //! with status 2.
 
+mod action_space_cmd;
 mod bench_cmd;
+mod config_cmd;
+mod reward_cmd;
 mod sim_cmd;
 mod track_cmd;
 
@@ -24,6 +27,14 @@ enum Command {
     /// List, inspect, import, render and generate race tracks.
     #[command(subcommand)]
     Track(track_cmd::TrackCommand),
+    /// Generate a discrete action space like DeepRacer's console (model_metadata.json).
+    ActionSpace(action_space_cmd::ActionSpaceArgs),
+    /// Show the resolved run config.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+    /// Check a reward function: statistics along a lap and a heat map.
+    #[command(subcommand)]
+    Reward(reward_cmd::RewardCommand),
     /// Drive the simulator with a scripted driver.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -36,6 +47,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Track(cmd) => track_cmd::run(cmd),
         Command::Sim(cmd) => sim_cmd::run(cmd),
+        Command::Reward(cmd) => reward_cmd::run(cmd),
+        Command::ActionSpace(args) => action_space_cmd::run(args),
+        Command::Config(cmd) => config_cmd::run(cmd),
         Command::Bench(cmd) => bench_cmd::run(cmd),
     }
 }

@@ -8,9 +8,11 @@
 mod action;
 mod angle;
 mod geom;
+mod metadata;
 mod sensor;
 
 pub use action::{Action, ActionError, ActionSpace, DiscreteAction, Range, limits};
 pub use angle::{heading_deg, wrap_angle, wrap_deg};
 pub use geom::{Vec2, segments_intersect};
+pub use metadata::{MetadataError, ModelMetadata, Sensor, generate_discrete};
 pub use sensor::{CameraConfig, LidarConfig};

@@ -9,6 +9,13 @@
 use serde::Serialize;
 use std::sync::Arc;
 
+#[cfg(feature = "python")]
+mod python;
+mod script;
+#[cfg(feature = "python")]
+pub use python::PythonReward;
+pub use script::{MAX_OPERATIONS, RhaiReward, Waypoints};
+
 /// DeepRacer's reward contract: a finite number within this magnitude.
 pub const MAX_ABS_REWARD: f64 = 1e5;
 
@@ -96,8 +103,9 @@ impl RewardParams {
 /// A reward function failed or returned something DeepRacer would reject.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RewardError {
-    /// The function itself failed (a script error, for example).
-    #[error("{function}: {message}")]
+    /// The function itself failed (a script error, for example). The
+    /// message starts with the file (and line, where known).
+    #[error("{message}")]
     Failed {
         /// The reward function's name (a file path for scripts).
         function: String,
@@ -172,6 +180,39 @@ impl RewardFunction for FollowCenterLine {
         } else {
             1e-3
         })
+    }
+}
+
+/// Loads a reward function file by extension: `.rhai` (built in) or `.py`
+/// (DeepRacer's Python, with the `python` feature).
+///
+/// # Errors
+/// The loaders' errors; a `.py` file without the `python` feature, or an
+/// unknown extension, gets an error saying what to do.
+pub fn load_reward(path: &std::path::Path) -> Result<Box<dyn RewardFunction>, RewardError> {
+    let name = path.display().to_string();
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("rhai") => Ok(Box::new(RhaiReward::from_file(path)?)),
+        #[cfg(feature = "python")]
+        Some("py") => Ok(Box::new(PythonReward::from_file(path)?)),
+        #[cfg(not(feature = "python"))]
+        Some("py") => Err(RewardError::Failed {
+            function: name.clone(),
+            message: format!(
+                "{name}: this chicane was built without Python; rebuild with `cargo build --release --features python` to run it unchanged, or port it to Rhai (reward_fns/examples has ports of DeepRacer's examples)"
+            ),
+        }),
+        _ => Err(RewardError::Failed {
+            function: name.clone(),
+            message: format!(
+                "{name}: a reward function is a .rhai script or (with --features python) a DeepRacer .py file"
+            ),
+        }),
     }
 }
 

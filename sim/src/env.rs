@@ -689,6 +689,42 @@ impl RaceEnv {
         }
     }
 
+    /// DeepRacer's params for the car standing at `position` (chassis
+    /// centre, m) facing `yaw` (rad) with `action` = (steering deg, speed
+    /// m/s), in the current episode's frame (start and direction), as if it
+    /// were step 1. For reward heat maps and tests; needs a reset first.
+    pub fn params_at(&self, position: Vec2, yaw: f64, action: (f64, f64)) -> RewardParams {
+        let v = self.cfg.vehicle.clone();
+        let fwd = Vec2::from_angle(yaw);
+        let left = fwd.perp();
+        let (hx, hy) = (v.wheelbase / 2.0, v.track_width / 2.0);
+        let state = CarState {
+            position,
+            height: v.wheel_radius,
+            yaw,
+            pitch: 0.0,
+            roll: 0.0,
+            speed: action.1,
+            velocity: fwd * action.1,
+            steering: action.0.to_radians(),
+            wheels: [
+                position + fwd * hx + left * hy,
+                position + fwd * hx - left * hy,
+                position - fwd * hx + left * hy,
+                position - fwd * hx - left * hy,
+            ],
+        };
+        let (start_s, direction) = self
+            .ep
+            .as_ref()
+            .map_or((0.0, Direction::Forward), |e| (e.start_s, e.direction));
+        let reference = self.assets.track.to_frenet(self.reference_point(&state));
+        let fraction = self.assets.track.progress(reference.s, start_s, direction);
+        let (mut params, _) = self.params(&state, action, false, fraction);
+        params.steps = 1;
+        params
+    }
+
     /// DeepRacer's params for the car state, in the driving direction's frame.
     fn params(
         &self,

@@ -1,0 +1,185 @@
+//! End-to-end tests of `chicane reward check`, `chicane action-space` and
+//! `chicane config show`.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn chicane(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chicane"))
+        .args(args)
+        .output()
+        .expect("the chicane binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = chicane(args);
+    assert!(
+        out.status.success(),
+        "chicane {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = chicane(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "chicane {args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("chicane-cli-reward-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("reward_fns/examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn reward_check_runs_every_example_and_draws_a_heat_map() {
+    let dir = temp("check");
+    for entry in
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("reward_fns/examples"))
+            .unwrap()
+    {
+        let path = entry.unwrap().path();
+        let png = dir.join(format!(
+            "{}.png",
+            path.file_stem().unwrap().to_str().unwrap()
+        ));
+        let out = ok(&[
+            "reward",
+            "check",
+            path.to_str().unwrap(),
+            "--track",
+            "easy-oval",
+            "--episodes",
+            "2",
+            "--out",
+            png.to_str().unwrap(),
+            "--json",
+        ]);
+        let r: Value = serde_json::from_str(&out).unwrap();
+        assert!(
+            r["pure_pursuit_lap"]["steps"].as_u64().unwrap() > 50,
+            "{out}"
+        );
+        assert!(r["random_drives"]["steps"].as_u64().unwrap() > 0);
+        let img = image::open(&png).unwrap().to_rgb8();
+        assert!(img.width() > 300);
+    }
+    // the centre-line tiers show as bands: the map has high and low rewards
+    let r: Value = serde_json::from_str(&ok(&[
+        "reward",
+        "check",
+        &example("center_line.rhai"),
+        "--track",
+        "easy-oval",
+        "--out",
+        dir.join("c.png").to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(r["heat_map_range"][0], 1e-3);
+    assert_eq!(r["heat_map_range"][1], 1.0);
+    assert_eq!(r["pure_pursuit_status"], "lap_complete");
+}
+
+#[test]
+fn a_broken_script_points_at_its_line() {
+    let dir = temp("broken");
+    let bad = dir.join("bad.rhai");
+    std::fs::write(
+        &bad,
+        "fn reward_function(params) {\n    let x = ;\n    1.0\n}\n",
+    )
+    .unwrap();
+    let err = fails(&["reward", "check", bad.to_str().unwrap()]);
+    assert!(err.contains("bad.rhai:2:"), "{err}");
+    let nan = dir.join("nan.rhai");
+    std::fs::write(
+        &nan,
+        "fn reward_function(params) {\n    if params.steps > 3 { 0.0 / 0.0 } else { 1.0 }\n}\n",
+    )
+    .unwrap();
+    let err = fails(&[
+        "reward",
+        "check",
+        nan.to_str().unwrap(),
+        "--out",
+        dir.join("n.png").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("NaN") && err.contains("step 4") && err.contains("\"steps\":4"),
+        "{err}"
+    );
+    let err = fails(&["reward", "check", "/no/such/file.rhai"]);
+    assert!(err.contains("/no/such/file.rhai"), "{err}");
+}
+
+#[test]
+fn action_space_like_the_console() {
+    let text = ok(&[
+        "action-space",
+        "--max-steering",
+        "30",
+        "--steering-levels",
+        "5",
+        "--max-speed",
+        "2",
+        "--speed-levels",
+        "2",
+    ]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let list = v["action_space"].as_array().unwrap();
+    assert_eq!(list.len(), 10);
+    assert_eq!(list[0]["steering_angle"], -30);
+    assert_eq!(list[9]["speed"], 2);
+    assert_eq!(v["action_space_type"], "discrete");
+    let err = fails(&[
+        "action-space",
+        "--steering-levels",
+        "7",
+        "--speed-levels",
+        "5",
+    ]);
+    assert!(err.contains("35 discrete actions"), "{err}");
+}
+
+#[test]
+fn config_show_prints_the_resolved_defaults() {
+    let text = ok(&["config", "show"]);
+    assert!(
+        text.contains("track = \"technical-loop\"") && text.contains("batch_size = 64"),
+        "{text}"
+    );
+    let dir = temp("show");
+    std::fs::write(
+        dir.join("run.toml"),
+        "track = \"speedway\"\n[hyperparameters]\nlr = 0.001\n",
+    )
+    .unwrap();
+    let text = ok(&["config", "show", dir.join("run.toml").to_str().unwrap()]);
+    assert!(
+        text.contains("track = \"speedway\"") && text.contains("lr = 0.001"),
+        "{text}"
+    );
+    std::fs::write(
+        dir.join("bad.toml"),
+        "[hyperparameters]\nbeta_entropi = 0.1\n",
+    )
+    .unwrap();
+    let err = fails(&["config", "show", dir.join("bad.toml").to_str().unwrap()]);
+    assert!(err.contains("did you mean `beta_entropy`?"), "{err}");
+}
