@@ -6,10 +6,12 @@
 
 mod action_space_cmd;
 mod bench_cmd;
+mod chart;
 mod config_cmd;
 mod reward_cmd;
 mod sim_cmd;
 mod track_cmd;
+mod train_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +26,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Train a PPO agent (no arguments: the built-in defaults).
+    Train(train_cmd::TrainArgs),
     /// List, inspect, import, render and generate race tracks.
     #[command(subcommand)]
     Track(track_cmd::TrackCommand),
@@ -45,6 +49,7 @@ enum Command {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Train(args) => train_cmd::run(args),
         Command::Track(cmd) => track_cmd::run(cmd),
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Reward(cmd) => reward_cmd::run(cmd),

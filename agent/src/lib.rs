@@ -1,0 +1,29 @@
+//! chicane-agent: the learning agent. burn policy/value networks
+//! (DeepRacer's camera networks, a small CPU network, an MLP), clipped PPO
+//! with GAE, and the [`Learner`] that acts and updates.
+//!
+//! The backend is a runtime [`burn::tensor::Device`]; which backends exist
+//! is decided by the features of the leaf binary (`burn/flex` by default).
+
+mod checkpoint;
+mod error;
+mod learner;
+mod net;
+mod ppo;
+mod trainer;
+
+pub use burn;
+pub use checkpoint::{
+    AgentSpec, TrainerState, latest_checkpoint, list_checkpoints, read_agent_spec, read_state,
+};
+pub use error::AgentError;
+pub use learner::{HostObs, Learner, PolicySample, Rollout, UpdateStats, head_for};
+pub use net::{ActorCritic, ActorCriticConfig, HeadKind, NetworkKind, ObsBatch};
+pub use ppo::{
+    PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy, gae, gaussian_log_prob_entropy,
+    ppo_loss,
+};
+pub use trainer::{
+    EpisodeRecord, IterationRecord, RolloutLength, StopReason, TrainObserver, TrainOptions,
+    TrainSummary, agent_spec, model_metadata, ppo_from_run, train,
+};

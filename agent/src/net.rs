@@ -1,0 +1,370 @@
+//! Policy/value networks: DeepRacer's camera networks, chicane's small
+//! CPU network, and an MLP for lidar.
+
+use crate::error::AgentError;
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::{relu, tanh};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// The network architectures, by the names `model_metadata.json` uses
+/// (DeepRacer's) or chicane's own.
+///
+/// Conv layers are `[filters, kernel, stride]`, unpadded, as in DeepRacer's
+/// `markov/sensors/utils.py` (`get_front_camera_embedders`); every network
+/// then has DeepRacer's 512-unit dense middleware and a policy and a value
+/// head. DeepRacer's deep network puts batch norm after its convolutions;
+/// chicane leaves it out so that the policy that collects a rollout and the
+/// one PPO updates compute the same function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetworkKind {
+    /// DeepRacer's 3-layer CNN: `[32,8,4] [64,4,2] [64,3,1]`, ReLU.
+    #[serde(rename = "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW")]
+    DeepRacerShallow,
+    /// DeepRacer's 4-layer CNN: `[32,5,2] [32,3,1] [64,3,2] [64,3,1]` +
+    /// dense 64, tanh.
+    #[serde(rename = "DEEP_CONVOLUTIONAL_NETWORK")]
+    DeepRacerStandard,
+    /// DeepRacer's deep CNN: `[32,8,4] [32,4,2] [64,4,2] [64,3,1]` + dense
+    /// 512, 512, ReLU.
+    #[serde(rename = "DEEP_CONVOLUTIONAL_NETWORK_DEEP")]
+    DeepRacerDeep,
+    /// chicane's CPU network: frames downscaled 4x (160x120 -> 40x30), then
+    /// `[16,5,2] [32,3,2]` + dense 256, ReLU. About 0.6 MFLOP per frame.
+    #[serde(rename = "FAST_CNN")]
+    FastCnn,
+    /// No camera network: lidar (or any vector input) through dense 256,
+    /// 256, ReLU (DeepRacer's lidar embedder).
+    #[serde(rename = "MLP")]
+    Mlp,
+}
+
+impl NetworkKind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: [NetworkKind; 5] = [
+        NetworkKind::FastCnn,
+        NetworkKind::DeepRacerShallow,
+        NetworkKind::DeepRacerStandard,
+        NetworkKind::DeepRacerDeep,
+        NetworkKind::Mlp,
+    ];
+
+    /// The name used in `model_metadata.json` and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            NetworkKind::DeepRacerShallow => "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW",
+            NetworkKind::DeepRacerStandard => "DEEP_CONVOLUTIONAL_NETWORK",
+            NetworkKind::DeepRacerDeep => "DEEP_CONVOLUTIONAL_NETWORK_DEEP",
+            NetworkKind::FastCnn => "FAST_CNN",
+            NetworkKind::Mlp => "MLP",
+        }
+    }
+
+    /// Parses a name (case-insensitive; `shallow`, `standard`, `deep`,
+    /// `fast` and `mlp` are accepted too).
+    ///
+    /// # Errors
+    /// [`AgentError::Network`] listing the known names.
+    pub fn parse(name: &str) -> Result<NetworkKind, AgentError> {
+        let n = name.trim().to_ascii_uppercase();
+        let short = match n.as_str() {
+            "SHALLOW" => Some(NetworkKind::DeepRacerShallow),
+            "STANDARD" => Some(NetworkKind::DeepRacerStandard),
+            "DEEP" => Some(NetworkKind::DeepRacerDeep),
+            "FAST" | "FAST-CNN" => Some(NetworkKind::FastCnn),
+            _ => None,
+        };
+        short
+            .or_else(|| NetworkKind::ALL.into_iter().find(|k| k.name() == n))
+            .ok_or_else(|| AgentError::Network {
+                name: name.to_string(),
+                known: NetworkKind::ALL.iter().map(|k| k.name()).collect(),
+            })
+    }
+
+    /// The camera downscale factor this network is built for.
+    pub fn downscale(self) -> usize {
+        match self {
+            NetworkKind::FastCnn => 4,
+            _ => 1,
+        }
+    }
+
+    fn convs(self) -> &'static [[usize; 3]] {
+        match self {
+            NetworkKind::DeepRacerShallow => &[[32, 8, 4], [64, 4, 2], [64, 3, 1]],
+            NetworkKind::DeepRacerStandard => &[[32, 5, 2], [32, 3, 1], [64, 3, 2], [64, 3, 1]],
+            NetworkKind::DeepRacerDeep => &[[32, 8, 4], [32, 4, 2], [64, 4, 2], [64, 3, 1]],
+            NetworkKind::FastCnn => &[[16, 5, 2], [32, 3, 2]],
+            NetworkKind::Mlp => &[],
+        }
+    }
+
+    fn camera_dense(self) -> &'static [usize] {
+        match self {
+            NetworkKind::DeepRacerStandard => &[64],
+            NetworkKind::DeepRacerDeep => &[512, 512],
+            NetworkKind::FastCnn => &[256],
+            _ => &[],
+        }
+    }
+
+    fn uses_tanh(self) -> bool {
+        self == NetworkKind::DeepRacerStandard
+    }
+}
+
+impl std::fmt::Display for NetworkKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the policy outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadKind {
+    /// Logits over `n` discrete actions (categorical).
+    Categorical(usize),
+    /// The mean of a diagonal Gaussian over `n` dimensions in `[-1, 1]`
+    /// units, with a learned state-independent log standard deviation.
+    Gaussian(usize),
+}
+
+impl HeadKind {
+    /// Number of policy outputs.
+    pub fn outputs(self) -> usize {
+        match self {
+            HeadKind::Categorical(n) | HeadKind::Gaussian(n) => n,
+        }
+    }
+}
+
+/// Builds an [`ActorCritic`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActorCriticConfig {
+    /// The architecture.
+    pub network: NetworkKind,
+    /// Camera input `[C, H, W]` after preprocessing, if the agent has a camera.
+    pub camera: Option<[usize; 3]>,
+    /// Vector input length (lidar beams), if any.
+    pub vector: Option<usize>,
+    /// The policy head.
+    pub head: HeadKind,
+    /// Width of the dense middleware. Default 512 (DeepRacer).
+    pub middleware: usize,
+    /// Initial log standard deviation of a Gaussian head. Default -0.5.
+    pub init_log_std: f32,
+}
+
+impl ActorCriticConfig {
+    /// A config with DeepRacer's middleware width and the default log std.
+    pub fn new(
+        network: NetworkKind,
+        camera: Option<[usize; 3]>,
+        vector: Option<usize>,
+        head: HeadKind,
+    ) -> Self {
+        Self {
+            network,
+            camera,
+            vector,
+            head,
+            middleware: 512,
+            init_log_std: -0.5,
+        }
+    }
+
+    /// Checks that the inputs fit the network.
+    ///
+    /// # Errors
+    /// [`AgentError::Network`]-style [`AgentError::Shape`] naming the layer
+    /// whose output would be empty, or an input the network cannot take.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        if self.camera.is_none() && self.vector.is_none() {
+            return Err(AgentError::Shape(
+                "the agent has neither a camera nor a vector (lidar) input".into(),
+            ));
+        }
+        if self.network != NetworkKind::Mlp && self.camera.is_none() {
+            return Err(AgentError::Shape(format!(
+                "network {} needs a camera; use MLP for lidar-only agents",
+                self.network
+            )));
+        }
+        if let Some(cam) = self.camera {
+            conv_output(self.network, cam)?;
+        }
+        if self.head.outputs() == 0 {
+            return Err(AgentError::Shape("the action space is empty".into()));
+        }
+        Ok(())
+    }
+
+    /// The network, with freshly initialised weights on `device`.
+    ///
+    /// # Errors
+    /// As [`ActorCriticConfig::validate`].
+    pub fn init(&self, device: &Device) -> Result<ActorCritic, AgentError> {
+        self.validate()?;
+        let mut features = 0;
+        let mut convs = Vec::new();
+        let mut camera_dense = Vec::new();
+        let use_camera = self.network != NetworkKind::Mlp;
+        if let (Some(cam), true) = (self.camera, use_camera) {
+            let mut ch = cam[0];
+            for &[f, k, s] in self.network.convs() {
+                convs.push(
+                    Conv2dConfig::new([ch, f], [k, k])
+                        .with_stride([s, s])
+                        .init(device),
+                );
+                ch = f;
+            }
+            let (h, w) = conv_output(self.network, cam)?;
+            let mut n = ch * h * w;
+            for &d in self.network.camera_dense() {
+                camera_dense.push(LinearConfig::new(n, d).init(device));
+                n = d;
+            }
+            features += n;
+        }
+        let mut vector_dense = Vec::new();
+        let mut vector_in = self.vector;
+        if !use_camera && vector_in.is_none() {
+            // an MLP over the (flattened) camera frame
+            vector_in = self.camera.map(|c| c[0] * c[1] * c[2]);
+        }
+        if let Some(len) = vector_in {
+            let mut n = len;
+            for d in [256, 256] {
+                vector_dense.push(LinearConfig::new(n, d).init(device));
+                n = d;
+            }
+            features += n;
+        }
+        let middleware = LinearConfig::new(features, self.middleware).init(device);
+        let policy = LinearConfig::new(self.middleware, self.head.outputs())
+            .with_initializer(burn::nn::Initializer::Uniform {
+                min: -0.01,
+                max: 0.01,
+            })
+            .init(device);
+        let value = LinearConfig::new(self.middleware, 1).init(device);
+        let log_std = match self.head {
+            HeadKind::Gaussian(n) => Some(Param::from_tensor(
+                Tensor::<1>::ones([n], device).mul_scalar(self.init_log_std),
+            )),
+            HeadKind::Categorical(_) => None,
+        };
+        Ok(ActorCritic {
+            convs,
+            camera_dense,
+            vector_dense,
+            middleware,
+            policy,
+            value,
+            log_std,
+            tanh: self.network.uses_tanh(),
+            camera_as_vector: !use_camera && self.vector.is_none(),
+        })
+    }
+}
+
+fn conv_output(network: NetworkKind, cam: [usize; 3]) -> Result<(usize, usize), AgentError> {
+    let (mut h, mut w) = (cam[1], cam[2]);
+    for (i, &[_, k, s]) in network.convs().iter().enumerate() {
+        if h < k || w < k {
+            return Err(AgentError::Shape(format!(
+                "network {network}: conv layer {} (kernel {k}) does not fit its {h}x{w} input; \
+                 use a larger camera image or a smaller downscale",
+                i + 1
+            )));
+        }
+        h = (h - k) / s + 1;
+        w = (w - k) / s + 1;
+    }
+    Ok((h, w))
+}
+
+/// A batch of observations on the network's device.
+///
+/// # Shapes
+/// `camera`: `[N, C, H, W]` in `[0, 1]`; `vector`: `[N, L]`.
+#[derive(Debug, Clone)]
+pub struct ObsBatch {
+    /// Preprocessed camera frames.
+    pub camera: Option<Tensor<4>>,
+    /// Lidar (or other vector) input.
+    pub vector: Option<Tensor<2>>,
+}
+
+/// The policy and value networks: a shared encoder and middleware, a
+/// policy head and a value head (DeepRacer's clipped-PPO network layout).
+#[derive(Module, Debug)]
+pub struct ActorCritic {
+    convs: Vec<Conv2d>,
+    camera_dense: Vec<Linear>,
+    vector_dense: Vec<Linear>,
+    middleware: Linear,
+    policy: Linear,
+    value: Linear,
+    log_std: Option<Param<Tensor<1>>>,
+    tanh: bool,
+    camera_as_vector: bool,
+}
+
+impl ActorCritic {
+    /// Policy outputs and state values.
+    ///
+    /// # Shapes
+    /// Returns `(policy [N, A], value [N])`: logits for a categorical head,
+    /// Gaussian means for a Gaussian one.
+    pub fn forward(&self, obs: &ObsBatch) -> (Tensor<2>, Tensor<1>) {
+        let act = |x: Tensor<2>| if self.tanh { tanh(x) } else { relu(x) };
+        let mut parts: Vec<Tensor<2>> = Vec::new();
+        if let (Some(cam), false) = (&obs.camera, self.convs.is_empty()) {
+            let mut x = cam.clone();
+            for conv in &self.convs {
+                x = conv.forward(x);
+                x = if self.tanh { tanh(x) } else { relu(x) };
+            }
+            let mut x: Tensor<2> = x.flatten(1, 3);
+            for d in &self.camera_dense {
+                x = act(d.forward(x));
+            }
+            parts.push(x);
+        }
+        let vector = if self.camera_as_vector {
+            obs.camera.clone().map(|c| c.flatten(1, 3))
+        } else {
+            obs.vector.clone()
+        };
+        if let (Some(v), false) = (vector, self.vector_dense.is_empty()) {
+            let mut x = v;
+            for d in &self.vector_dense {
+                x = relu(d.forward(x));
+            }
+            parts.push(x);
+        }
+        let features = if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Tensor::cat(parts, 1)
+        };
+        let h = relu(self.middleware.forward(features));
+        let policy = self.policy.forward(h.clone());
+        let value = self.value.forward(h).flatten(0, 1);
+        (policy, value)
+    }
+
+    /// The log standard deviation of a Gaussian head.
+    ///
+    /// # Shapes
+    /// `[A]`; `None` for a categorical head.
+    pub fn log_std(&self) -> Option<Tensor<1>> {
+        self.log_std.as_ref().map(|p| p.val())
+    }
+}

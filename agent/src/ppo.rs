@@ -1,0 +1,290 @@
+//! Clipped PPO: generalised advantage estimation, the policy
+//! distributions, and the loss (Schulman et al. 2017, "Proximal Policy
+//! Optimization Algorithms", eq. 7 and 9; GAE from Schulman et al. 2016,
+//! "High-Dimensional Continuous Control Using Generalized Advantage
+//! Estimation", eq. 16).
+
+use crate::error::AgentError;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// The value loss (DeepRacer's `loss_type` hyperparameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueLoss {
+    /// Mean squared error (`"mean squared error"` in DeepRacer).
+    Mse,
+    /// Huber loss with delta 1 (`"huber"`, DeepRacer's default).
+    Huber,
+}
+
+impl ValueLoss {
+    /// Parses DeepRacer's names (`"huber"`, `"mean squared error"`, `"mse"`).
+    ///
+    /// # Errors
+    /// [`AgentError::Hyperparameter`] naming `loss_type`.
+    pub fn parse(name: &str) -> Result<ValueLoss, AgentError> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "huber" => Ok(ValueLoss::Huber),
+            "mean squared error" | "mse" | "mean_squared_error" => Ok(ValueLoss::Mse),
+            _ => Err(AgentError::Hyperparameter {
+                name: "loss_type".into(),
+                problem: format!("unknown loss {name:?}; use \"huber\" or \"mean squared error\""),
+            }),
+        }
+    }
+}
+
+/// Clipped-PPO settings. Defaults follow DeepRacer's `hyperparameters.json`
+/// where it has the setting, and Schulman et al. (2017) elsewhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PpoConfig {
+    /// Discount factor gamma. Default 0.99.
+    pub discount_factor: f64,
+    /// GAE lambda. Default 0.95.
+    pub gae_lambda: f64,
+    /// Clip range epsilon of the probability ratio. Default 0.2.
+    pub clip_range: f64,
+    /// Entropy bonus coefficient (DeepRacer's `beta_entropy`). Default 0.01.
+    pub beta_entropy: f64,
+    /// Value loss coefficient. Default 0.5.
+    pub value_coef: f64,
+    /// Value loss. Default Huber.
+    pub loss_type: ValueLoss,
+    /// Adam learning rate. Default 3e-4.
+    pub lr: f64,
+    /// Minibatch size (DeepRacer's `batch_size`). Default 64.
+    pub batch_size: usize,
+    /// Passes over each rollout (DeepRacer's `num_epochs`). Default 5.
+    pub num_epochs: usize,
+    /// Global gradient-norm clip. Default 0.5.
+    pub max_grad_norm: f64,
+    /// Normalise advantages per minibatch. Default true.
+    pub normalize_advantage: bool,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        Self {
+            discount_factor: 0.99,
+            gae_lambda: 0.95,
+            clip_range: 0.2,
+            beta_entropy: 0.01,
+            value_coef: 0.5,
+            loss_type: ValueLoss::Huber,
+            lr: 3e-4,
+            batch_size: 64,
+            num_epochs: 5,
+            max_grad_norm: 0.5,
+            normalize_advantage: true,
+        }
+    }
+}
+
+impl PpoConfig {
+    /// Checks every field's range.
+    ///
+    /// # Errors
+    /// [`AgentError::Hyperparameter`] naming the field and its range.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        let bad = |name: &str, problem: &str| {
+            Err(AgentError::Hyperparameter {
+                name: name.into(),
+                problem: problem.into(),
+            })
+        };
+        if !(0.0..=1.0).contains(&self.discount_factor) {
+            return bad("discount_factor", "must be within [0, 1]");
+        }
+        if !(0.0..=1.0).contains(&self.gae_lambda) {
+            return bad("gae_lambda", "must be within [0, 1]");
+        }
+        if !(self.clip_range > 0.0 && self.clip_range < 1.0) {
+            return bad("clip_range", "must be within (0, 1)");
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad("lr", "must be a positive number");
+        }
+        if !(self.beta_entropy >= 0.0 && self.beta_entropy.is_finite()) {
+            return bad("beta_entropy", "must be a non-negative number");
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size", "must be at least 1");
+        }
+        if self.num_epochs == 0 {
+            return bad("num_epochs", "must be at least 1");
+        }
+        if self.max_grad_norm.is_nan() || self.max_grad_norm <= 0.0 {
+            return bad("max_grad_norm", "must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// Generalised advantage estimation over a rollout of `T` steps of `N` envs.
+///
+/// `dones[t][i]` is true when step `t` of env `i` ended its episode (the
+/// value after it is not bootstrapped); rewards of truncated steps should
+/// already include `gamma * V(final observation)`. `last_values` are the
+/// values of the observations after the last step.
+///
+/// # Shapes
+/// `rewards`, `values`, `dones`: `[T * N]` (step-major); `last_values`:
+/// `[N]`. Returns `(advantages, returns)`, each `[T * N]`, with
+/// `returns = advantages + values`.
+pub fn gae(
+    rewards: &[f32],
+    values: &[f32],
+    dones: &[bool],
+    last_values: &[f32],
+    gamma: f32,
+    lambda: f32,
+) -> (Vec<f32>, Vec<f32>) {
+    let n = last_values.len().max(1);
+    let t_len = rewards.len() / n;
+    let mut adv = vec![0.0f32; rewards.len()];
+    let mut next_adv = vec![0.0f32; n];
+    let mut next_value = last_values.to_vec();
+    for t in (0..t_len).rev() {
+        for i in 0..n {
+            let k = t * n + i;
+            let not_done = if dones[k] { 0.0 } else { 1.0 };
+            let delta = rewards[k] + gamma * next_value[i] * not_done - values[k];
+            let a = delta + gamma * lambda * not_done * next_adv[i];
+            adv[k] = a;
+            next_adv[i] = a;
+            next_value[i] = values[k];
+        }
+    }
+    let returns = adv.iter().zip(values).map(|(a, v)| a + v).collect();
+    (adv, returns)
+}
+
+/// Log-probabilities and entropies of a categorical policy.
+///
+/// # Shapes
+/// `logits`: `[N, A]`; `actions`: `[N]` (indices). Returns `(log_prob [N],
+/// entropy [N])`.
+pub fn categorical_log_prob_entropy(
+    logits: Tensor<2>,
+    actions: Tensor<1, Int>,
+) -> (Tensor<1>, Tensor<1>) {
+    let logp_all = log_softmax(logits, 1);
+    let entropy = logp_all
+        .clone()
+        .exp()
+        .mul(logp_all.clone())
+        .sum_dim(1)
+        .neg()
+        .flatten(0, 1);
+    let logp = logp_all.gather(1, actions.unsqueeze_dim(1)).flatten(0, 1);
+    (logp, entropy)
+}
+
+/// Log-probabilities and entropies of a diagonal Gaussian policy with a
+/// state-independent log standard deviation.
+///
+/// # Shapes
+/// `mean`: `[N, D]`; `log_std`: `[D]`; `actions`: `[N, D]`. Returns
+/// `(log_prob [N], entropy [N])`.
+pub fn gaussian_log_prob_entropy(
+    mean: Tensor<2>,
+    log_std: Tensor<1>,
+    actions: Tensor<2>,
+) -> (Tensor<1>, Tensor<1>) {
+    let [n, _] = mean.dims();
+    let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+    let log_std2: Tensor<2> = log_std.clone().unsqueeze_dim(0);
+    let z = actions.sub(mean).div(log_std2.clone().exp());
+    let logp = z
+        .square()
+        .mul_scalar(-0.5)
+        .sub(log_std2)
+        .sub_scalar(half_log_2pi)
+        .sum_dim(1)
+        .flatten(0, 1);
+    let entropy = log_std
+        .add_scalar(0.5 + half_log_2pi)
+        .sum()
+        .unsqueeze_dim::<2>(0)
+        .repeat_dim(0, n)
+        .flatten(0, 1);
+    (logp, entropy)
+}
+
+/// The parts of the PPO loss, as tensors (for the gradient) and numbers.
+#[derive(Debug, Clone)]
+pub struct PpoLoss {
+    /// `policy + value_coef * value - beta_entropy * entropy`, `[1]`.
+    pub total: Tensor<1>,
+    /// The clipped surrogate loss `-E[min(r A, clip(r, 1-e, 1+e) A)]`.
+    pub policy: f32,
+    /// The value loss.
+    pub value: f32,
+    /// The mean entropy.
+    pub entropy: f32,
+    /// Approximate KL divergence `E[(r - 1) - log r]` (Schulman's k3 estimator).
+    pub approx_kl: f32,
+    /// Fraction of samples whose ratio was clipped.
+    pub clip_fraction: f32,
+}
+
+/// The clipped-PPO loss of one minibatch.
+///
+/// # Shapes
+/// Every argument `[B]`.
+pub fn ppo_loss(
+    log_prob: Tensor<1>,
+    old_log_prob: Tensor<1>,
+    advantages: Tensor<1>,
+    values: Tensor<1>,
+    returns: Tensor<1>,
+    entropy: Tensor<1>,
+    cfg: &PpoConfig,
+) -> PpoLoss {
+    let log_ratio = log_prob.sub(old_log_prob);
+    let ratio = log_ratio.clone().exp();
+    let eps = cfg.clip_range;
+    let s1 = ratio.clone().mul(advantages.clone());
+    let s2 = ratio.clone().clamp(1.0 - eps, 1.0 + eps).mul(advantages);
+    let policy = s1.min_pair(s2).mean().neg();
+    let err = values.sub(returns);
+    let value = match cfg.loss_type {
+        ValueLoss::Mse => err.square().mean(),
+        ValueLoss::Huber => {
+            let abs = err.abs();
+            let quad = abs.clone().clamp(0.0, 1.0);
+            let lin = abs.sub(quad.clone());
+            quad.square().mul_scalar(0.5).add(lin).mean()
+        }
+    };
+    let entropy_mean = entropy.mean();
+    let total = policy
+        .clone()
+        .add(value.clone().mul_scalar(cfg.value_coef))
+        .sub(entropy_mean.clone().mul_scalar(cfg.beta_entropy));
+    let scalar = |t: Tensor<1>| t.detach().into_scalar::<f32>();
+    let ratio_d = ratio.detach();
+    let approx_kl = scalar(
+        ratio_d
+            .clone()
+            .sub_scalar(1.0)
+            .sub(log_ratio.detach())
+            .mean(),
+    );
+    let clipped = ratio_d
+        .sub_scalar(1.0)
+        .abs()
+        .greater_elem(eps)
+        .float()
+        .mean();
+    PpoLoss {
+        total,
+        policy: scalar(policy),
+        value: scalar(value),
+        entropy: scalar(entropy_mean),
+        approx_kl,
+        clip_fraction: scalar(clipped),
+    }
+}

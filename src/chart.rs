@@ -1,0 +1,213 @@
+//! Small line charts as PNG (training curves): stacked panels sharing an
+//! x axis, each with its points, a moving average, and labelled axes.
+
+use image::{Rgb, RgbImage};
+use noto_sans_mono_bitmap::{FontWeight, RasterHeight, get_raster, get_raster_width};
+use std::path::Path;
+
+/// One panel: a title and `(x, y)` points (NaN y values are gaps).
+pub struct Panel<'a> {
+    /// Title drawn at the top left.
+    pub title: &'a str,
+    /// The points.
+    pub points: Vec<(f64, f64)>,
+    /// Fixed y range, or `None` to fit the data.
+    pub y_range: Option<(f64, f64)>,
+}
+
+const W: u32 = 900;
+const PANEL_H: u32 = 230;
+const LEFT: i64 = 80;
+const RIGHT: i64 = 20;
+const TOP: i64 = 26;
+const BOTTOM: i64 = 34;
+
+fn text(img: &mut RgbImage, x: i64, y: i64, s: &str, color: [u8; 3]) {
+    let size = RasterHeight::Size16;
+    let adv = get_raster_width(FontWeight::Regular, size) as i64;
+    for (k, ch) in s.chars().enumerate() {
+        let Some(r) = get_raster(ch, FontWeight::Regular, size)
+            .or_else(|| get_raster('?', FontWeight::Regular, size))
+        else {
+            continue;
+        };
+        for (dy, row) in r.rows().enumerate() {
+            for (dx, &a) in row.iter().enumerate() {
+                let (px, py) = (x + k as i64 * adv + dx as i64, y + dy as i64);
+                if a > 0
+                    && px >= 0
+                    && py >= 0
+                    && px < img.width() as i64
+                    && py < img.height() as i64
+                {
+                    let p = img.get_pixel_mut(px as u32, py as u32);
+                    let t = f32::from(a) / 255.0;
+                    for (v, &c) in p.0.iter_mut().zip(&color) {
+                        *v = (f32::from(*v) * (1.0 - t) + f32::from(c) * t) as u8;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn line(img: &mut RgbImage, a: (f64, f64), b: (f64, f64), color: [u8; 3]) {
+    let n = ((b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil() as usize).max(1);
+    for k in 0..=n {
+        let t = k as f64 / n as f64;
+        let (x, y) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+        if x >= 0.0 && y >= 0.0 && x < f64::from(img.width()) && y < f64::from(img.height()) {
+            img.put_pixel(x as u32, y as u32, Rgb(color));
+        }
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Draws the panels one above the other, with `x_label` under the last.
+pub fn render(panels: &[Panel<'_>], x_label: &str) -> RgbImage {
+    let h = PANEL_H * panels.len().max(1) as u32;
+    let mut img = RgbImage::from_pixel(W, h, Rgb([255, 255, 255]));
+    let finite = |v: &f64| v.is_finite();
+    let xs: Vec<f64> = panels
+        .iter()
+        .flat_map(|p| p.points.iter().map(|q| q.0))
+        .filter(finite)
+        .collect();
+    let (x0, x1) = (
+        xs.iter().copied().fold(f64::INFINITY, f64::min),
+        xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let (x0, x1) = if x0.is_finite() && x1 > x0 {
+        (x0, x1)
+    } else if x0.is_finite() {
+        (x0 - 1.0, x0 + 1.0)
+    } else {
+        (0.0, 1.0)
+    };
+    for (k, p) in panels.iter().enumerate() {
+        let oy = k as i64 * i64::from(PANEL_H);
+        let (pl, pr, pt, pb) = (
+            LEFT,
+            i64::from(W) - RIGHT,
+            oy + TOP,
+            oy + i64::from(PANEL_H) - BOTTOM,
+        );
+        let ys: Vec<f64> = p.points.iter().map(|q| q.1).filter(finite).collect();
+        let (mut y0, mut y1) = p.y_range.unwrap_or((
+            ys.iter().copied().fold(f64::INFINITY, f64::min),
+            ys.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        ));
+        if !y0.is_finite() || !y1.is_finite() {
+            (y0, y1) = (0.0, 1.0);
+        }
+        if y1 - y0 < 1e-9 {
+            (y0, y1) = (y0 - 1.0, y1 + 1.0);
+        }
+        let to_px = |x: f64, y: f64| {
+            (
+                pl as f64 + (x - x0) / (x1 - x0) * (pr - pl) as f64,
+                pb as f64 - (y - y0) / (y1 - y0) * (pb - pt) as f64,
+            )
+        };
+        // frame and grid
+        let grey = [200, 200, 200];
+        for g in 0..=4 {
+            let y = pt as f64 + (pb - pt) as f64 * f64::from(g) / 4.0;
+            line(&mut img, (pl as f64, y), (pr as f64, y), grey);
+            let v = y1 - (y1 - y0) * f64::from(g) / 4.0;
+            text(&mut img, 4, y as i64 - 8, &fmt_num(v), [60, 60, 60]);
+        }
+        line(
+            &mut img,
+            (pl as f64, pt as f64),
+            (pl as f64, pb as f64),
+            [0, 0, 0],
+        );
+        line(
+            &mut img,
+            (pl as f64, pb as f64),
+            (pr as f64, pb as f64),
+            [0, 0, 0],
+        );
+        text(&mut img, pl + 6, oy + 4, p.title, [0, 0, 0]);
+        text(&mut img, pl, pb + 4, &fmt_num(x0), [60, 60, 60]);
+        let last = fmt_num(x1);
+        text(
+            &mut img,
+            pr - 10 * last.len() as i64,
+            pb + 4,
+            &last,
+            [60, 60, 60],
+        );
+        if k + 1 == panels.len() {
+            text(
+                &mut img,
+                (pl + pr) / 2 - 5 * x_label.len() as i64,
+                pb + 4,
+                x_label,
+                [0, 0, 0],
+            );
+        }
+        // points
+        for &(x, y) in &p.points {
+            if x.is_finite() && y.is_finite() {
+                let (px, py) = to_px(x, y.clamp(y0, y1));
+                for (dx, dy) in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)] {
+                    line(
+                        &mut img,
+                        (px + dx, py + dy),
+                        (px + dx, py + dy),
+                        [120, 160, 230],
+                    );
+                }
+            }
+        }
+        // moving average over 20 points
+        let pts: Vec<(f64, f64)> = p
+            .points
+            .iter()
+            .copied()
+            .filter(|q| q.0.is_finite() && q.1.is_finite())
+            .collect();
+        let win = 20usize;
+        let mut prev: Option<(f64, f64)> = None;
+        for i in 0..pts.len() {
+            let lo = i.saturating_sub(win - 1);
+            let m = pts[lo..=i].iter().map(|q| q.1).sum::<f64>() / (i - lo + 1) as f64;
+            let cur = to_px(pts[i].0, m.clamp(y0, y1));
+            if let Some(pv) = prev {
+                line(&mut img, pv, cur, [200, 40, 40]);
+                line(
+                    &mut img,
+                    (pv.0, pv.1 + 1.0),
+                    (cur.0, cur.1 + 1.0),
+                    [200, 40, 40],
+                );
+            }
+            prev = Some(cur);
+        }
+    }
+    img
+}
+
+/// Renders and writes a PNG atomically (temporary file, then rename).
+///
+/// # Errors
+/// The file that could not be written.
+pub fn save(panels: &[Panel<'_>], x_label: &str, path: &Path) -> anyhow::Result<()> {
+    let img = render(panels, x_label);
+    let tmp = path.with_extension("png.tmp");
+    img.save_with_format(&tmp, image::ImageFormat::Png)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(())
+}
