@@ -8,6 +8,7 @@ mod action_space_cmd;
 mod bench_cmd;
 mod chart;
 mod config_cmd;
+mod evaluate_cmd;
 mod reward_cmd;
 mod sim_cmd;
 mod track_cmd;
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Train a PPO agent (no arguments: the built-in defaults).
     Train(train_cmd::TrainArgs),
+    /// Time laps with a trained run's policy (DeepRacer-style evaluation).
+    Evaluate(evaluate_cmd::EvaluateArgs),
     /// List, inspect, import, render and generate race tracks.
     #[command(subcommand)]
     Track(track_cmd::TrackCommand),
@@ -50,6 +53,7 @@ enum Command {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train_cmd::run(args),
+        Command::Evaluate(args) => evaluate_cmd::run(args),
         Command::Track(cmd) => track_cmd::run(cmd),
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Reward(cmd) => reward_cmd::run(cmd),

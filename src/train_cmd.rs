@@ -113,7 +113,11 @@ pub fn resolve_run(
     if let Some(spec) = track {
         let t = chicane_tracks::load(spec).with_context(|| format!("--track {spec}"))?;
         resolved.track = Arc::new(t);
-        resolved.track_spec = spec.to_string();
+        // a file is recorded by its absolute path, so run.toml loads from anywhere
+        resolved.track_spec = std::fs::canonicalize(spec)
+            .ok()
+            .filter(|p| p.is_file())
+            .map_or_else(|| spec.to_string(), |p| p.display().to_string());
     }
     if let Some(s) = seed {
         resolved.seed = s;

@@ -7,6 +7,7 @@
 
 mod checkpoint;
 mod error;
+mod evaluate;
 mod learner;
 mod net;
 mod ppo;
@@ -17,6 +18,7 @@ pub use checkpoint::{
     AgentSpec, TrainerState, latest_checkpoint, list_checkpoints, read_agent_spec, read_state,
 };
 pub use error::AgentError;
+pub use evaluate::{EvalOptions, EvalReport, EvalStep, LapResult, Policy, evaluate, load_policy};
 pub use learner::{HostObs, Learner, PolicySample, Rollout, UpdateStats, head_for};
 pub use net::{ActorCritic, ActorCriticConfig, HeadKind, NetworkKind, ObsBatch};
 pub use ppo::{

@@ -153,3 +153,30 @@ fn ppo_gaussian_head_reaches_a_target() {
         "mean |error| {before} -> {after}"
     );
 }
+
+#[test]
+fn non_finite_loss_stops_the_update_and_keeps_the_weights() {
+    let space = discrete3();
+    let net = ActorCriticConfig::new(NetworkKind::Mlp, None, Some(3), head_for(&space));
+    let mut learner =
+        Learner::new(net, PpoConfig::default(), space, &Device::flex(), 5).expect("learner");
+    let obs = HostObs {
+        n: 2,
+        camera: vec![],
+        vector: vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+    };
+    let before = learner.values(&obs);
+    let rollout = Rollout {
+        obs: obs.clone(),
+        raw_actions: vec![0.0, 1.0],
+        log_probs: vec![-1.0, -1.0],
+        advantages: vec![f32::NAN, 1.0],
+        returns: vec![f32::INFINITY, 0.0],
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let err = learner
+        .update(&rollout, &mut rng)
+        .expect_err("NaN must stop the update");
+    assert!(err.to_string().contains("not finite"), "{err}");
+    assert_eq!(learner.values(&obs), before);
+}
