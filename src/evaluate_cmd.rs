@@ -53,6 +53,30 @@ fn write_gif(path: &Path, frames: Vec<Frame>) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// The current UTC time as `YYYYMMDDHHMMSS`.
+fn utc_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // civil-from-days (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
 /// Runs `chicane evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<()> {
     let config = args.run_dir.join("run.toml");
@@ -90,7 +114,8 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         off_track_penalty_s: args.off_track_penalty.as_secs_f64(),
         ..EvalOptions::default()
     };
-    let out = args.run_dir.join("evaluation");
+    // DeepRacer-for-Cloud's layout: evaluation-YYYYMMDDHHMMSS/evaluation-simtrace/
+    let out = args.run_dir.join(format!("evaluation-{}", utc_stamp()));
     let trace_dir = out.join("evaluation-simtrace");
     std::fs::create_dir_all(&trace_dir)
         .with_context(|| format!("cannot create {}", trace_dir.display()))?;
@@ -179,7 +204,11 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         write_gif(&dir.join("top_down.gif"), frames)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("output_dir".into(), out.display().to_string().into());
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("{} on {}:", report.checkpoint, report.track);
         for l in &report.laps {

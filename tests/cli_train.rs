@@ -37,25 +37,38 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// A short training invocation: 2 envs, an update every 32 steps per env,
-/// at least `secs` seconds.
-fn train_args<'a>(out: &'a str, secs: &'a str) -> Vec<&'a str> {
+/// A run config that updates after every 4 episodes, with small minibatches.
+fn small_config(dir: &Path) -> String {
+    let p = dir.join("small.toml");
+    std::fs::write(
+        &p,
+        "track = \"easy-oval\"\nreward = \"builtin:center_line\"\nseed = 3\n\n\
+         [hyperparameters]\nnum_episodes_between_training = 4\nbatch_size = 32\nnum_epochs = 2\n",
+    )
+    .unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// A short training invocation of `config`: 2 envs, at least `secs`.
+fn train_args<'a>(config: &'a str, out: &'a str, secs: &'a str) -> Vec<&'a str> {
     vec![
         "train",
-        "--track",
-        "easy-oval",
+        config,
         "--out",
         out,
         "--num-envs",
         "2",
-        "--steps-per-update",
-        "32",
         "--max-time",
         secs,
         "--quiet",
-        "--seed",
-        "3",
     ]
+}
+
+/// Runs `chicane evaluate RUN --json` with `extra` flags; returns the report.
+fn evaluate(run: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["evaluate", run.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&ok(&args)).unwrap()
 }
 
 fn state(run: &Path) -> Value {
@@ -79,13 +92,16 @@ fn metrics(run: &Path, kind: &str) -> Vec<Value> {
 #[test]
 fn train_writes_its_outputs_and_resumes() {
     let dir = temp_dir("resume");
+    let cfg = small_config(&dir);
     let run = dir.join("run");
     let run_s = run.to_str().unwrap();
-    let stdout = ok(&train_args(run_s, "1s"));
+    let stdout = ok(&train_args(&cfg, run_s, "1s"));
     assert!(stdout.contains("stopped: --max-time reached"), "{stdout}");
     for f in [
         "run.toml",
         "model_metadata.json",
+        "model/model_metadata.json",
+        "ip/hyperparameters.json",
         "agent.json",
         "metrics.jsonl",
         "training.png",
@@ -101,36 +117,58 @@ fn train_writes_its_outputs_and_resumes() {
     assert_eq!(meta["neural_network"], "FAST_CNN");
     assert_eq!(meta["training_algorithm"], "clipped_ppo");
     assert_eq!(meta["action_space"].as_array().unwrap().len(), 5);
+    // the first sim-trace file holds episodes 0..4, each ending with done
     let trace = std::fs::read_to_string(run.join("training-simtrace/0-iteration.csv")).unwrap();
     assert_eq!(trace.lines().next(), Some(chicane_sim::SIMTRACE_HEADER));
-    // 2 envs x 32 steps in the first iteration
-    assert_eq!(trace.lines().count(), 1 + 64);
+    let rows: Vec<Vec<&str>> = trace
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let mut episodes: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    episodes.dedup();
+    assert_eq!(episodes, ["0", "1", "2", "3"]);
+    for w in rows.windows(2) {
+        if w[0][0] != w[1][0] {
+            assert_eq!(w[0][9], "True", "an episode's last row is done");
+            assert_eq!(w[1][1], "1", "an episode starts at step 1");
+        }
+    }
     let s1 = state(&run);
     let it1 = s1["iteration"].as_u64().unwrap();
     assert!(it1 >= 1);
     assert_eq!(metrics(&run, "iteration").len() as u64, it1);
+    assert_eq!(
+        metrics(&run, "episode").len() as u64,
+        s1["episodes"].as_u64().unwrap()
+    );
     let dr: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("training_metrics.json")).unwrap())
             .unwrap();
-    assert!(dr["metrics"].is_array());
+    assert_eq!(dr["metrics"][0]["phase"], "training");
 
     // the folder holds a run: a new run there is refused
-    let err = fails(&train_args(run_s, "1s"));
+    let err = fails(&train_args(&cfg, run_s, "1s"));
     assert!(err.contains("--resume"), "{err}");
 
     // resume continues the counters and the metrics
-    let mut args = train_args(run_s, "1s");
-    args.push("--resume");
+    let args = [
+        "train",
+        "--out",
+        run_s,
+        "--resume",
+        "--num-envs",
+        "2",
+        "--max-time",
+        "1s",
+        "--quiet",
+    ];
     ok(&args);
     let s2 = state(&run);
     let it2 = s2["iteration"].as_u64().unwrap();
     assert!(it2 > it1, "{it1} -> {it2}");
     assert!(s2["total_steps"].as_u64() > s1["total_steps"].as_u64());
     assert_eq!(metrics(&run, "iteration").len() as u64, it2);
-    assert!(
-        run.join(format!("training-simtrace/{it1}-iteration.csv"))
-            .is_file()
-    );
 
     // a corrupt checkpoint is refused, named, and kept
     let latest = std::fs::read_to_string(run.join("checkpoints/latest")).unwrap();
@@ -139,31 +177,36 @@ fn train_writes_its_outputs_and_resumes() {
     let err = fails(&args);
     assert!(err.contains("model.bpk"), "{err}");
     assert!(ckpt.join("state.json").is_file());
-    let older = std::fs::read_dir(run.join("checkpoints"))
+    let kept = std::fs::read_dir(run.join("checkpoints"))
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().is_dir())
         .count();
-    assert!(older >= 2, "the older checkpoints are kept");
+    assert!(kept >= 2, "the older checkpoints are kept");
 }
 
 #[test]
 fn clone_and_evaluate() {
     let dir = temp_dir("clone");
+    let cfg = small_config(&dir);
     let src = dir.join("src");
-    ok(&train_args(src.to_str().unwrap(), "1s"));
+    ok(&train_args(&cfg, src.to_str().unwrap(), "1s"));
 
     // clone onto another track with the same network
     let dst = dir.join("dst");
-    let mut args = train_args(dst.to_str().unwrap(), "1s");
-    args[2] = "technical-loop";
-    args.extend(["--clone-from", src.to_str().unwrap()]);
+    let mut args = train_args(&cfg, dst.to_str().unwrap(), "1s");
+    args.extend([
+        "--track",
+        "technical-loop",
+        "--clone-from",
+        src.to_str().unwrap(),
+    ]);
     ok(&args);
     let run_toml = std::fs::read_to_string(dst.join("run.toml")).unwrap();
     assert!(run_toml.contains("technical-loop"), "{run_toml}");
 
     // a different network cannot be cloned
     let bad = dir.join("bad");
-    let mut args = train_args(bad.to_str().unwrap(), "1s");
+    let mut args = train_args(&cfg, bad.to_str().unwrap(), "1s");
     args.extend([
         "--clone-from",
         src.to_str().unwrap(),
@@ -175,19 +218,16 @@ fn clone_and_evaluate() {
 
     // evaluation: DeepRacer's metrics JSON and sim-trace, and recordings
     let rec = dir.join("rec");
-    let out = ok(&[
-        "evaluate",
-        src.to_str().unwrap(),
-        "--laps",
-        "2",
-        "--json",
-        "--record",
-        rec.to_str().unwrap(),
-    ]);
-    let report: Value = serde_json::from_str(&out).unwrap();
+    let report = evaluate(&src, &["--laps", "2", "--record", rec.to_str().unwrap()]);
     assert_eq!(report["laps"].as_array().unwrap().len(), 2);
+    let out = PathBuf::from(report["output_dir"].as_str().unwrap());
+    let name = out.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("evaluation-") && name.len() == "evaluation-".len() + 14,
+        "{name}"
+    );
     let m: Value = serde_json::from_str(
-        &std::fs::read_to_string(src.join("evaluation/evaluation-metrics.json")).unwrap(),
+        &std::fs::read_to_string(out.join("evaluation-metrics.json")).unwrap(),
     )
     .unwrap();
     let m = m["metrics"].as_array().unwrap();
@@ -202,8 +242,7 @@ fn clone_and_evaluate() {
     ] {
         assert!(m[0].get(key).is_some(), "missing {key}");
     }
-    let trace = std::fs::read_to_string(src.join("evaluation/evaluation-simtrace/0-iteration.csv"))
-        .unwrap();
+    let trace = std::fs::read_to_string(out.join("evaluation-simtrace/0-iteration.csv")).unwrap();
     assert_eq!(trace.lines().next(), Some(chicane_sim::SIMTRACE_HEADER));
     assert!(trace.lines().count() > 10);
     assert!(rec.join("camera.gif").is_file() && rec.join("top_down.gif").is_file());
@@ -212,30 +251,38 @@ fn clone_and_evaluate() {
 #[test]
 fn same_seed_same_first_iteration() {
     let dir = temp_dir("determinism");
+    let cfg = small_config(&dir);
     let (a, b) = (dir.join("a"), dir.join("b"));
-    ok(&train_args(a.to_str().unwrap(), "1ms"));
-    ok(&train_args(b.to_str().unwrap(), "1ms"));
+    ok(&train_args(&cfg, a.to_str().unwrap(), "1ms"));
+    ok(&train_args(&cfg, b.to_str().unwrap(), "1ms"));
     let ta = std::fs::read_to_string(a.join("training-simtrace/0-iteration.csv")).unwrap();
     let tb = std::fs::read_to_string(b.join("training-simtrace/0-iteration.csv")).unwrap();
-    // the wall-clock-free columns must match bit for bit
+    // the sim-trace has no wall-clock column: it must match bit for bit
     assert_eq!(ta, tb);
     // the updated policies drive the same evaluation lap (the weight files
     // themselves differ: burn gives every parameter a random id)
-    for run in [&a, &b] {
-        ok(&["evaluate", run.to_str().unwrap(), "--laps", "1", "--json"]);
-    }
-    let trace = "evaluation/evaluation-simtrace/0-iteration.csv";
-    let ea = std::fs::read_to_string(a.join(trace)).unwrap();
-    let eb = std::fs::read_to_string(b.join(trace)).unwrap();
-    assert!(ea == eb, "the first update gave different policies in identical runs");
+    let ea = evaluate(&a, &["--laps", "1"]);
+    let eb = evaluate(&b, &["--laps", "1"]);
+    let trace = |r: &Value| {
+        std::fs::read_to_string(
+            Path::new(r["output_dir"].as_str().unwrap())
+                .join("evaluation-simtrace/0-iteration.csv"),
+        )
+        .unwrap()
+    };
+    assert!(
+        trace(&ea) == trace(&eb),
+        "the first update gave different policies in identical runs"
+    );
 }
 
 #[test]
 fn bad_input_is_named_before_training() {
     let dir = temp_dir("bad");
+    let cfg = small_config(&dir);
     let out = dir.join("x");
-    let mut args = train_args(out.to_str().unwrap(), "1s");
-    args[2] = "no-such-track.npy";
+    let mut args = train_args(&cfg, out.to_str().unwrap(), "1s");
+    args.extend(["--track", "no-such-track.npy"]);
     let err = fails(&args);
     assert!(err.contains("no-such-track.npy"), "{err}");
     assert!(!out.join("agent.json").exists());

@@ -10,7 +10,9 @@ use crate::ppo::PpoConfig;
 use crate::trainer::{ObsState, deepracer_status};
 use burn::tensor::Device;
 use chicane_config::ResolvedRun;
-use chicane_sim::{EpisodeStatus, Info, RaceEnv, ResetOptions, SimTraceWriter};
+use chicane_sim::{
+    EpisodeStatus, Info, RaceEnv, ResetOptions, SimTraceWriter, row_without_episode,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -207,6 +209,8 @@ pub fn evaluate(
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let dt = 1.0 / run.sim.physics.action_hz;
     let mut laps = Vec::new();
+    // the sim-trace's clock, running on over laps as DeepRacer's does
+    let mut clock_s = 0.0f64;
     for trial in 1..=opts.laps.max(1) {
         let mut lap = LapResult {
             trial,
@@ -243,7 +247,15 @@ pub fn evaluate(
             let done_lap =
                 covered >= len - 1e-6 || info.episode_status == EpisodeStatus::LapComplete;
             if let Some(t) = trace.as_deref_mut() {
-                t.write(&info, Some(&action), r, term || trunc || done_lap)
+                clock_s += dt;
+                let row = row_without_episode(
+                    &info,
+                    Some(&action),
+                    r,
+                    term || trunc || done_lap,
+                    clock_s,
+                );
+                t.write_row(u64::from(trial - 1), &row)
                     .map_err(|source| AgentError::Io {
                         path: "evaluation sim-trace".into(),
                         source,

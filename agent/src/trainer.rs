@@ -13,11 +13,11 @@ use crate::ppo::{PpoConfig, ValueLoss, gae};
 use burn::tensor::Device;
 use chicane_config::ResolvedRun;
 use chicane_core::{FrameStack, ModelMetadata, Preprocess, Sensor};
-use chicane_sim::{SimTraceWriter, VecEnv};
+use chicane_sim::{SIMTRACE_HEADER, VecEnv, row_without_episode};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -338,6 +338,25 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> AgentError + '_ {
     }
 }
 
+/// Appends one finished episode's rows to `training-simtrace/{index}-iteration.csv`.
+fn append_trace(dir: &Path, index: u64, episode: u64, rows: &[String]) -> Result<(), AgentError> {
+    let path = dir.join(format!("{index}-iteration.csv"));
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    let mut text = String::new();
+    if file.metadata().map_err(io_err(&path))?.len() == 0 {
+        text.push_str(SIMTRACE_HEADER);
+        text.push('\n');
+    }
+    for row in rows {
+        text.push_str(&format!("{episode},{row}\n"));
+    }
+    file.write_all(text.as_bytes()).map_err(io_err(&path))
+}
+
 fn now_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -374,7 +393,8 @@ pub(crate) fn deepracer_status(status: &str) -> &'static str {
 /// Trains the run described by `run` with `opts`, reporting to `observer`.
 ///
 /// Writes into `opts.out_dir`: `run.toml` (the resolved config),
-/// `model_metadata.json`, `agent.json`, `metrics.jsonl` (one JSON object
+/// `model_metadata.json` (also as `model/model_metadata.json`, with
+/// `ip/hyperparameters.json`, where DeepRacer-for-Cloud keeps them), `agent.json`, `metrics.jsonl` (one JSON object
 /// per episode and per iteration), `training-simtrace/N-iteration.csv`,
 /// `training_metrics.json` (DeepRacer's format) and `checkpoints/`.
 ///
@@ -456,6 +476,22 @@ pub fn train(
             .to_json_string()
             .as_bytes(),
     )?;
+    // DeepRacer's (DRfC's) places, where deepracer-utils looks for them
+    for dir in ["model", "ip"] {
+        std::fs::create_dir_all(out.join(dir)).map_err(io_err(&out.join(dir)))?;
+    }
+    write_atomic(
+        &out.join("model/model_metadata.json"),
+        model_metadata(run, opts.network)
+            .to_json_string()
+            .as_bytes(),
+    )?;
+    let hp =
+        serde_json::to_vec_pretty(&run.hyperparameters).map_err(|e| AgentError::Checkpoint {
+            path: out.join("ip/hyperparameters.json"),
+            detail: e.to_string(),
+        })?;
+    write_atomic(&out.join("ip/hyperparameters.json"), &hp)?;
     let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| AgentError::Checkpoint {
         path: out.join("agent.json"),
         detail: e.to_string(),
@@ -512,6 +548,7 @@ pub fn train(
         obs.reset(i, &venv.camera_batch()[i * fl..(i + 1) * fl]);
     }
 
+    let dt = 1.0 / run.sim.physics.action_hz;
     let gamma = learner.ppo().discount_factor as f32;
     let lambda = learner.ppo().gae_lambda as f32;
     let started = Instant::now();
@@ -520,14 +557,12 @@ pub fn train(
     // per-env running episode accumulators
     let mut ep_reward = vec![0.0f64; num_envs];
     let mut ep_start_ms = vec![now_ms(); num_envs];
+    // sim-trace rows of each env's episode in progress
+    let mut pending_rows: Vec<Vec<String>> = vec![Vec::new(); num_envs];
 
     let (stop, checkpoint) = loop {
         let iter_started = Instant::now();
         let steps_before = state.total_steps;
-        let trace_path = trace_dir.join(format!("{}-iteration.csv", state.iteration));
-        let trace_file = std::fs::File::create(&trace_path).map_err(io_err(&trace_path))?;
-        let mut trace =
-            SimTraceWriter::new(BufWriter::new(trace_file)).map_err(io_err(&trace_path))?;
         let mut roll_obs = HostObs::default();
         let (mut raw, mut logp, mut values, mut rewards, mut dones) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -554,9 +589,14 @@ pub fn train(
                     venv.info(i)
                 };
                 if let Some(info) = info {
-                    trace
-                        .write(info, Some(&s.action), r, done)
-                        .map_err(io_err(&trace_path))?;
+                    let tstamp = (state.total_steps / num_envs as u64) as f64 * dt;
+                    pending_rows[i].push(row_without_episode(
+                        info,
+                        Some(&s.action),
+                        r,
+                        done,
+                        tstamp,
+                    ));
                 }
                 ep_reward[i] += r;
                 if trunc && let Some(fo) = venv.final_observation(i) {
@@ -600,12 +640,21 @@ pub fn train(
                             completion_percentage: rec.progress.round() as i64,
                             episode_status: deepracer_status(&rec.status).into(),
                         });
+                        // DeepRacer numbers episodes in order and puts
+                        // num_episodes_between_training of them in each
+                        // N-iteration.csv (deepracer-utils relies on it)
+                        let file_index = match opts.rollout {
+                            RolloutLength::Episodes(n) => rec.episode / n.max(1) as u64,
+                            RolloutLength::StepsPerEnv(_) => state.iteration,
+                        };
+                        append_trace(&trace_dir, file_index, rec.episode, &pending_rows[i])?;
                         let line = serde_json::json!({"type": "episode", "record": &rec});
                         writeln!(metrics, "{line}").map_err(io_err(&metrics_path))?;
                         observer.episode(&rec);
                         finished.push(rec);
                     }
                     state.episodes += 1;
+                    pending_rows[i].clear();
                     ep_reward[i] = 0.0;
                     ep_start_ms[i] = now_ms();
                     obs.reset(i, frame);
@@ -626,7 +675,6 @@ pub fn train(
                 break;
             }
         }
-        trace.finish().map_err(io_err(&trace_path))?;
         if interrupted {
             // keep the counters of the unfinished rollout; the weights are
             // the last update's

@@ -31,6 +31,6 @@ pub use env::{
 };
 pub use error::SimError;
 pub use objects::{BOT_SIZE, OBSTACLE_SIZE};
-pub use trace::{SIMTRACE_HEADER, SimTraceWriter};
+pub use trace::{SIMTRACE_HEADER, SimTraceWriter, row_without_episode};
 pub use vec_env::{AutoresetMode, VecEnv};
 pub use vehicle::{BoxBody, CarState, Vehicle, VehicleConfig};
