@@ -8,6 +8,11 @@ use chicane_agent::{
 use chicane_core::{Action, ActionSpace, DiscreteAction, Range};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::sync::Mutex;
+
+/// burn's seed is global to the process: tests that initialise networks
+/// take turns so that each one's weights depend on its own seed only.
+static SEED_LOCK: Mutex<()> = Mutex::new(());
 
 /// One-step episodes: the observation is a one-hot of the correct action
 /// among 3; reward 1 for the right action, 0 otherwise.
@@ -65,10 +70,11 @@ fn discrete3() -> ActionSpace {
 
 #[test]
 fn ppo_solves_a_contextual_bandit() {
+    let _turn = SEED_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let space = discrete3();
     let net = ActorCriticConfig::new(NetworkKind::Mlp, None, Some(3), head_for(&space));
     let ppo = PpoConfig {
-        lr: 1e-3,
+        lr: 2e-3,
         batch_size: 64,
         num_epochs: 4,
         ..PpoConfig::default()
@@ -76,7 +82,7 @@ fn ppo_solves_a_contextual_bandit() {
     let mut learner = Learner::new(net, ppo, space, &Device::flex(), 1).expect("learner");
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let (_, before) = bandit_round(&learner, &mut rng, 256, true);
-    for _ in 0..20 {
+    for _ in 0..40 {
         let (rollout, m) = bandit_round(&learner, &mut rng, 256, false);
         let s = learner.update(&rollout, &mut rng).expect("update");
         eprintln!("mean reward {m:.3}, {s:?}");
@@ -87,6 +93,7 @@ fn ppo_solves_a_contextual_bandit() {
 
 #[test]
 fn ppo_gaussian_head_reaches_a_target() {
+    let _turn = SEED_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     // continuous action: reward = -|steering - target| where the target
     // (in [-1, 1] policy units) is the observation
     let space = ActionSpace::Continuous {
@@ -156,6 +163,7 @@ fn ppo_gaussian_head_reaches_a_target() {
 
 #[test]
 fn non_finite_loss_stops_the_update_and_keeps_the_weights() {
+    let _turn = SEED_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let space = discrete3();
     let net = ActorCriticConfig::new(NetworkKind::Mlp, None, Some(3), head_for(&space));
     let mut learner =
