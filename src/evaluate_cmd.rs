@@ -1,5 +1,6 @@
 //! `chicane evaluate`: DeepRacer-style timed laps of a trained run.
 
+use crate::sim_cmd::write_gif;
 use crate::train_cmd::{device, resolve_run};
 use anyhow::{Context, Result, bail};
 use chicane_agent::{EvalOptions, EvalStep, evaluate, load_policy};
@@ -7,11 +8,10 @@ use chicane_config::RaceType;
 use chicane_sim::SimTraceWriter;
 use chicane_tracks::{RenderOptions, draw_polyline, pixel_frame, ramp_color, render_top_down};
 use clap::Args;
-use image::codecs::gif::{GifEncoder, Repeat};
 use image::{Delay, Frame, RgbaImage};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// `chicane evaluate` flags.
@@ -40,17 +40,6 @@ pub struct EvaluateArgs {
     /// Compute device (see `chicane train --help`).
     #[arg(long, default_value = "flex")]
     pub device: String,
-}
-
-fn write_gif(path: &Path, frames: Vec<Frame>) -> Result<()> {
-    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut encoder = GifEncoder::new_with_speed(BufWriter::new(file), 10);
-    encoder
-        .set_repeat(Repeat::Infinite)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    encoder
-        .encode_frames(frames)
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The current UTC time as `YYYYMMDDHHMMSS`.

@@ -256,7 +256,8 @@ fn drive(args: DriveArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_gif(path: &Path, frames: Vec<Frame>) -> Result<()> {
+/// Writes `frames` as a looping GIF.
+pub fn write_gif(path: &Path, frames: Vec<Frame>) -> Result<()> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut encoder = GifEncoder::new_with_speed(BufWriter::new(file), 10);
     encoder

@@ -72,7 +72,9 @@ pub fn device(name: &str) -> Result<Device> {
     match name {
         #[cfg(feature = "flex")]
         "flex" | "cpu" => Ok(Device::flex()),
+        // deprecated in burn 0.22; kept to measure it against Flex (docs/BENCHMARKS.md)
         #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
         "ndarray" => Ok(Device::ndarray()),
         #[cfg(feature = "wgpu")]
         "wgpu" => Ok(Device::wgpu(Default::default())),
