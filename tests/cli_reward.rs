@@ -3,40 +3,9 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn chicane(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chicane"))
-        .args(args)
-        .output()
-        .expect("the chicane binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = chicane(args);
-    assert!(
-        out.status.success(),
-        "chicane {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = chicane(args);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(2), "chicane {args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chicane-cli-reward-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::path::Path;
+mod support;
+use support::{fails, ok, temp_dir};
 
 fn example(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -48,7 +17,7 @@ fn example(name: &str) -> String {
 
 #[test]
 fn reward_check_runs_every_example_and_draws_a_heat_map() {
-    let dir = temp("check");
+    let dir = temp_dir("check");
     for entry in
         std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("reward_fns/examples"))
             .unwrap()
@@ -98,7 +67,7 @@ fn reward_check_runs_every_example_and_draws_a_heat_map() {
 
 #[test]
 fn a_broken_script_points_at_its_line() {
-    let dir = temp("broken");
+    let dir = temp_dir("broken");
     let bad = dir.join("bad.rhai");
     std::fs::write(
         &bad,
@@ -164,7 +133,7 @@ fn config_show_prints_the_resolved_defaults() {
         text.contains("track = \"technical-loop\"") && text.contains("batch_size = 64"),
         "{text}"
     );
-    let dir = temp("show");
+    let dir = temp_dir("show");
     std::fs::write(
         dir.join("run.toml"),
         "track = \"speedway\"\n[hyperparameters]\nlr = 0.001\n",

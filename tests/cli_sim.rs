@@ -2,47 +2,8 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn chicane(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chicane"))
-        .args(args)
-        .output()
-        .expect("the chicane binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = chicane(args);
-    assert!(
-        out.status.success(),
-        "chicane {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chicane-cli-sim-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn shared_track(name: &str) -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::var_os("CHICANE_SHARED_DATA")
-        .map(PathBuf::from)
-        .or_else(|| {
-            [repo.join("../shared/data"), repo.join("shared/data")]
-                .into_iter()
-                .find(|d| d.join("deepracer/tracks").is_dir())
-        })
-        .unwrap_or_else(|| repo.join("../shared/data"));
-    let p = dir.join("deepracer/tracks").join(format!("{name}.npy"));
-    assert!(p.is_file(), "missing {}", p.display());
-    p
-}
+mod support;
+use support::{chicane, ok, shared_track, temp_dir};
 
 #[test]
 fn pure_pursuit_lap_with_record_and_trace() {

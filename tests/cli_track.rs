@@ -2,66 +2,10 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn chicane(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chicane"))
-        .args(args)
-        .output()
-        .expect("the chicane binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = chicane(args);
-    assert!(
-        out.status.success(),
-        "chicane {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
+mod support;
+use support::{chicane, fails_at_once as fails, ok, shared_track, temp_dir};
 
 /// Runs a command that must fail: exit status 2, an `error:` line, no panic.
-fn fails(args: &[&str]) -> String {
-    let out = chicane(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "chicane {args:?} should exit 2: {stderr}"
-    );
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
-
-fn shared_track(name: &str) -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::var_os("CHICANE_SHARED_DATA")
-        .map(PathBuf::from)
-        .or_else(|| {
-            [repo.join("../shared/data"), repo.join("shared/data")]
-                .into_iter()
-                .find(|d| d.join("deepracer/tracks").is_dir())
-        })
-        .unwrap_or_else(|| repo.join("../shared/data"));
-    let p = dir.join("deepracer/tracks").join(format!("{name}.npy"));
-    assert!(
-        p.is_file(),
-        "shared DeepRacer track missing: {} (set CHICANE_SHARED_DATA)",
-        p.display()
-    );
-    p
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chicane-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 #[test]
 fn list_shows_the_builtins() {

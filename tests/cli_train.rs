@@ -4,38 +4,8 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn chicane(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chicane"))
-        .args(args)
-        .output()
-        .expect("the chicane binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = chicane(args);
-    assert!(
-        out.status.success(),
-        "chicane {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = chicane(args);
-    assert!(!out.status.success(), "chicane {args:?} should fail");
-    assert_eq!(out.status.code(), Some(2));
-    String::from_utf8(out.stderr).unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chicane-cli-train-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod support;
+use support::{fails, ok, temp_dir};
 
 /// A run config that updates after every 4 episodes, with small minibatches.
 fn small_config(dir: &Path) -> String {

@@ -8,18 +8,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn chicane(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_chicane"))
-        .args(args)
-        .output()
-        .expect("the chicane binary runs");
-    assert!(
-        out.status.success(),
-        "chicane {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod support;
+use support::ok as chicane;
 
 /// A venv with deepracer-utils (pinned), made once per target directory.
 fn venv_python() -> PathBuf {
