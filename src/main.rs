@@ -9,8 +9,10 @@ mod bench_cmd;
 mod chart;
 mod config_cmd;
 mod evaluate_cmd;
+mod export_cmd;
 mod reward_cmd;
 mod sim_cmd;
+mod sim_serve;
 mod track_cmd;
 mod train_cmd;
 
@@ -31,6 +33,8 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// Time laps with a trained run's policy (DeepRacer-style evaluation).
     Evaluate(evaluate_cmd::EvaluateArgs),
+    /// Export a trained run as a model bundle for the car (ONNX + metadata).
+    Export(export_cmd::ExportArgs),
     /// List, inspect, import, render and generate race tracks.
     #[command(subcommand)]
     Track(track_cmd::TrackCommand),
@@ -54,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train_cmd::run(args),
         Command::Evaluate(args) => evaluate_cmd::run(args),
+        Command::Export(args) => export_cmd::run(args),
         Command::Track(cmd) => track_cmd::run(cmd),
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Reward(cmd) => reward_cmd::run(cmd),

@@ -25,6 +25,8 @@ use std::sync::Arc;
 pub enum SimCommand {
     /// Drive a track with a scripted driver; record frames, a sim-trace and a summary.
     Drive(DriveArgs),
+    /// Serve the simulator to `chicane-car run --camera sim@HOST:PORT` (one session).
+    Serve(crate::sim_serve::ServeArgs),
 }
 
 /// Which scripted driver.
@@ -86,6 +88,7 @@ pub struct DriveSummary {
 pub fn run(cmd: SimCommand) -> Result<()> {
     match cmd {
         SimCommand::Drive(args) => drive(args),
+        SimCommand::Serve(args) => crate::sim_serve::serve(args),
     }
 }
 

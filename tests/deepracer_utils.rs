@@ -13,24 +13,7 @@ use support::ok as chicane;
 
 /// A venv with deepracer-utils (pinned), made once per target directory.
 fn venv_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deepracer-utils-venv");
-    let python = venv.join("bin/python");
-    let marker = venv.join("installed-1.5.6");
-    if !marker.is_file() {
-        let _ = std::fs::remove_dir_all(&venv);
-        let st = Command::new("python3")
-            .args(["-m", "venv", venv.to_str().unwrap()])
-            .status()
-            .expect("python3 runs");
-        assert!(st.success(), "python3 -m venv failed");
-        let st = Command::new(&python)
-            .args(["-m", "pip", "install", "-q", "deepracer-utils==1.5.6"])
-            .status()
-            .expect("pip runs");
-        assert!(st.success(), "pip install deepracer-utils failed");
-        std::fs::write(&marker, b"").unwrap();
-    }
-    python
+    support::python_venv("deepracer-utils", &["deepracer-utils==1.5.6"])
 }
 
 #[test]

@@ -168,6 +168,11 @@ impl Learner {
         })
     }
 
+    /// The inference copy of the network (no autodiff).
+    pub(crate) fn inference_model(&self) -> &ActorCritic {
+        &self.inference
+    }
+
     /// The network config.
     pub fn network(&self) -> &ActorCriticConfig {
         &self.net
@@ -248,6 +253,22 @@ impl Learner {
                 }
             })
             .collect()
+    }
+
+    /// What the exported ONNX policy outputs for each observation: action
+    /// probabilities (softmax of the logits) for a categorical head, the
+    /// Gaussian mean for a Gaussian one.
+    ///
+    /// # Shapes
+    /// Returns `[n, A]` flattened.
+    pub fn policy_output(&self, obs: &HostObs) -> Vec<f32> {
+        let plain = self.device.clone().without_autodiff();
+        let (policy, _) = self.inference.forward(&self.batch(obs, &plain));
+        let policy = match self.net.head {
+            HeadKind::Categorical(_) => burn::tensor::activation::softmax(policy, 1),
+            HeadKind::Gaussian(_) => policy,
+        };
+        policy.into_data().try_to_vec::<f32>().unwrap_or_default()
     }
 
     /// State values of a batch of observations.

@@ -10,6 +10,7 @@ mod error;
 mod evaluate;
 mod learner;
 mod net;
+mod onnx;
 mod ppo;
 mod trainer;
 
@@ -21,6 +22,10 @@ pub use error::AgentError;
 pub use evaluate::{EvalOptions, EvalReport, EvalStep, LapResult, Policy, evaluate, load_policy};
 pub use learner::{HostObs, Learner, PolicySample, Rollout, UpdateStats, head_for};
 pub use net::{ActorCritic, ActorCriticConfig, HeadKind, NetworkKind, ObsBatch};
+pub use onnx::{
+    ACTION_MEAN_OUTPUT, CAMERA_INPUT, LIDAR_INPUT, ONNX_OPSET, OnnxPolicy, PROBABILITIES_OUTPUT,
+    PolicyOutput, export_onnx,
+};
 pub use ppo::{
     PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy, gae, gaussian_log_prob_entropy,
     ppo_loss,

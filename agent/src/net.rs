@@ -305,15 +305,15 @@ pub struct ObsBatch {
 /// policy head and a value head (DeepRacer's clipped-PPO network layout).
 #[derive(Module, Debug)]
 pub struct ActorCritic {
-    convs: Vec<Conv2d>,
-    camera_dense: Vec<Linear>,
-    vector_dense: Vec<Linear>,
-    middleware: Linear,
-    policy: Linear,
+    pub(crate) convs: Vec<Conv2d>,
+    pub(crate) camera_dense: Vec<Linear>,
+    pub(crate) vector_dense: Vec<Linear>,
+    pub(crate) middleware: Linear,
+    pub(crate) policy: Linear,
     value: Linear,
     log_std: Option<Param<Tensor<1>>>,
-    tanh: bool,
-    camera_as_vector: bool,
+    pub(crate) tanh: bool,
+    pub(crate) camera_as_vector: bool,
 }
 
 impl ActorCritic {

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+
 /// Runs `chicane ARGS`.
 pub fn chicane(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chicane"))
@@ -78,4 +79,28 @@ pub fn shared_track(name: &str) -> PathBuf {
         p.display()
     );
     p
+}
+
+/// A Python venv under the target directory with `packages` (pinned pip
+/// specs) installed, made once per target directory; returns its python.
+pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-venv"));
+    let python = venv.join("bin/python");
+    let marker = venv.join(format!("installed-{}", packages.join(",").replace(['<', '>', '='], "_")));
+    if !marker.is_file() {
+        let _ = std::fs::remove_dir_all(&venv);
+        let st = Command::new("python3")
+            .args(["-m", "venv", venv.to_str().unwrap()])
+            .status()
+            .expect("python3 runs");
+        assert!(st.success(), "python3 -m venv failed");
+        let st = Command::new(&python)
+            .args(["-m", "pip", "install", "-q"])
+            .args(packages)
+            .status()
+            .expect("pip runs");
+        assert!(st.success(), "pip install {packages:?} failed");
+        std::fs::write(&marker, b"").unwrap();
+    }
+    python
 }

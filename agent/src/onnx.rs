@@ -1,0 +1,337 @@
+//! ONNX export of a trained policy: the [`ActorCritic`](crate::ActorCritic)'s policy path as a
+//! standard ONNX graph (opset 13), written through tract-onnx's protobuf
+//! definitions (`tract_onnx::pb`, generated from onnx.proto by prost).
+//!
+//! The graph takes the preprocessed observation, exactly what the network
+//! sees in training, and returns the policy: action probabilities (softmax
+//! of the logits) for a discrete action space, the Gaussian mean in
+//! `[-1, 1]` units for a continuous one. Preprocessing (u8 -> f32, box
+//! downscale, frame stacking) stays outside the graph, in `chicane-core`,
+//! where training and the car share it.
+
+use crate::error::AgentError;
+use crate::learner::Learner;
+use crate::net::HeadKind;
+use burn::nn::Linear;
+use burn::nn::conv::Conv2d;
+use burn::tensor::Tensor;
+use prost::Message;
+use serde::{Deserialize, Serialize};
+use tract_onnx::pb;
+
+/// The ONNX opset the export targets (Conv, Gemm, Relu, Tanh, Flatten,
+/// Concat and Softmax with an explicit axis as of opset 13).
+pub const ONNX_OPSET: i64 = 13;
+
+/// Name of the camera input: `[N, C, H, W]` f32 in `[0, 1]`.
+pub const CAMERA_INPUT: &str = "camera";
+/// Name of the lidar input: `[N, L]` f32 ranges (m).
+pub const LIDAR_INPUT: &str = "lidar";
+/// Name of the discrete policy's output: `[N, A]` action probabilities.
+pub const PROBABILITIES_OUTPUT: &str = "probabilities";
+/// Name of the continuous policy's output: `[N, 2]` Gaussian mean
+/// (steering, speed) in `[-1, 1]` units, mapped linearly onto the action
+/// space's ranges as DeepRacer does.
+pub const ACTION_MEAN_OUTPUT: &str = "action_mean";
+
+/// What the exported graph outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyOutput {
+    /// Softmax probabilities over the discrete actions ([`PROBABILITIES_OUTPUT`]).
+    Probabilities,
+    /// The Gaussian mean in `[-1, 1]` units ([`ACTION_MEAN_OUTPUT`]).
+    GaussianMean,
+}
+
+impl PolicyOutput {
+    /// The output's tensor name.
+    pub fn tensor_name(self) -> &'static str {
+        match self {
+            PolicyOutput::Probabilities => PROBABILITIES_OUTPUT,
+            PolicyOutput::GaussianMean => ACTION_MEAN_OUTPUT,
+        }
+    }
+}
+
+/// An exported policy graph and its interface.
+#[derive(Debug, Clone)]
+pub struct OnnxPolicy {
+    /// The serialised `ModelProto`.
+    pub bytes: Vec<u8>,
+    /// Camera input shape `[C, H, W]` (the batch dimension `N` is dynamic).
+    pub camera: Option<[usize; 3]>,
+    /// Lidar input length `L`.
+    pub lidar: Option<usize>,
+    /// The policy output.
+    pub output: PolicyOutput,
+    /// Number of policy outputs per observation (`A` actions, or 2).
+    pub output_len: usize,
+}
+
+/// Exports `learner`'s current policy as ONNX.
+///
+/// # Errors
+/// [`AgentError::Shape`] if a weight cannot be read from the device.
+pub fn export_onnx(learner: &Learner) -> Result<OnnxPolicy, AgentError> {
+    let net = learner.network();
+    let model = learner.inference_model();
+    let mut g = GraphBuilder::default();
+    let batch = || dim_param("N");
+    if let Some([c, h, w]) = net.camera {
+        g.inputs.push(value_info(
+            CAMERA_INPUT,
+            vec![batch(), dim(c), dim(h), dim(w)],
+        ));
+    }
+    if let Some(l) = net.vector {
+        g.inputs
+            .push(value_info(LIDAR_INPUT, vec![batch(), dim(l)]));
+    }
+    let act = if model.tanh { "Tanh" } else { "Relu" };
+    let mut parts = Vec::new();
+    if net.camera.is_some() && !model.convs.is_empty() {
+        let mut x = CAMERA_INPUT.to_string();
+        for (i, conv) in model.convs.iter().enumerate() {
+            x = g.conv(&format!("conv{i}"), &x, conv)?;
+            x = g.unary(act, &format!("conv{i}_act"), &x);
+        }
+        x = g.flatten("camera_flat", &x);
+        for (i, d) in model.camera_dense.iter().enumerate() {
+            x = g.gemm(&format!("camera_dense{i}"), &x, d)?;
+            x = g.unary(act, &format!("camera_dense{i}_act"), &x);
+        }
+        parts.push(x);
+    }
+    if !model.vector_dense.is_empty() {
+        let mut x = if model.camera_as_vector {
+            g.flatten("camera_flat", CAMERA_INPUT)
+        } else {
+            LIDAR_INPUT.to_string()
+        };
+        for (i, d) in model.vector_dense.iter().enumerate() {
+            x = g.gemm(&format!("vector_dense{i}"), &x, d)?;
+            x = g.unary("Relu", &format!("vector_dense{i}_act"), &x);
+        }
+        parts.push(x);
+    }
+    let features = if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        g.node(
+            "Concat",
+            "features",
+            parts,
+            vec![attr_int("axis", 1)],
+        )
+    };
+    let h = g.gemm("middleware", &features, &model.middleware)?;
+    let h = g.unary("Relu", "middleware_act", &h);
+    let logits = g.gemm("policy", &h, &model.policy)?;
+    let (output, n) = match net.head {
+        HeadKind::Categorical(n) => (PolicyOutput::Probabilities, n),
+        HeadKind::Gaussian(n) => (PolicyOutput::GaussianMean, n),
+    };
+    let name = output.tensor_name();
+    match output {
+        PolicyOutput::Probabilities => {
+            g.nodes.push(node(
+                "Softmax",
+                "softmax",
+                vec![logits],
+                name,
+                vec![attr_int("axis", 1)],
+            ));
+        }
+        PolicyOutput::GaussianMean => {
+            g.nodes
+                .push(node("Identity", "mean", vec![logits], name, vec![]));
+        }
+    }
+    let outputs = vec![value_info(name, vec![batch(), dim(n)])];
+    let graph = pb::GraphProto {
+        node: g.nodes,
+        name: "chicane_policy".into(),
+        initializer: g.initializers,
+        doc_string: format!(
+            "chicane {} policy; preprocessing outside the graph (chicane-core Preprocess)",
+            net.network
+        ),
+        input: g.inputs,
+        output: outputs,
+        ..Default::default()
+    };
+    let model_proto = pb::ModelProto {
+        // IR version 7 is the one opset 13 was released with
+        ir_version: 7,
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: ONNX_OPSET,
+        }],
+        producer_name: "chicane".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        domain: "rl.chicane".into(),
+        model_version: 1,
+        doc_string: "A chicane racing policy (DeepRacer-compatible action space)".into(),
+        graph: Some(graph),
+        metadata_props: vec![pb::StringStringEntryProto {
+            key: "network".into(),
+            value: net.network.name().into(),
+        }],
+        ..Default::default()
+    };
+    Ok(OnnxPolicy {
+        bytes: model_proto.encode_to_vec(),
+        camera: net.camera,
+        lidar: net.vector,
+        output,
+        output_len: n,
+    })
+}
+
+#[derive(Default)]
+struct GraphBuilder {
+    nodes: Vec<pb::NodeProto>,
+    initializers: Vec<pb::TensorProto>,
+    inputs: Vec<pb::ValueInfoProto>,
+}
+
+impl GraphBuilder {
+    fn node(
+        &mut self,
+        op: &str,
+        name: &str,
+        inputs: Vec<String>,
+        attrs: Vec<pb::AttributeProto>,
+    ) -> String {
+        self.nodes.push(node(op, name, inputs, name, attrs));
+        name.to_string()
+    }
+
+    fn unary(&mut self, op: &str, name: &str, x: &str) -> String {
+        self.node(op, name, vec![x.to_string()], vec![])
+    }
+
+    fn flatten(&mut self, name: &str, x: &str) -> String {
+        self.node(
+            "Flatten",
+            name,
+            vec![x.to_string()],
+            vec![attr_int("axis", 1)],
+        )
+    }
+
+    fn weight<const D: usize>(&mut self, name: &str, t: Tensor<D>) -> Result<String, AgentError> {
+        let dims: Vec<i64> = t.dims().iter().map(|&d| d as i64).collect();
+        let data = t
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| AgentError::Shape(format!("ONNX export: weight {name}: {e:?}")))?;
+        self.initializers.push(pb::TensorProto {
+            dims,
+            data_type: pb::tensor_proto::DataType::Float as i32,
+            float_data: data,
+            name: name.to_string(),
+            ..Default::default()
+        });
+        Ok(name.to_string())
+    }
+
+    /// A burn `Conv2d` (valid padding, no dilation, one group) as ONNX `Conv`.
+    fn conv(&mut self, name: &str, x: &str, conv: &Conv2d) -> Result<String, AgentError> {
+        let w = conv.weight.val();
+        let [_, _, kh, kw] = w.dims();
+        let mut inputs = vec![x.to_string(), self.weight(&format!("{name}.weight"), w)?];
+        if let Some(b) = &conv.bias {
+            inputs.push(self.weight(&format!("{name}.bias"), b.val())?);
+        }
+        let attrs = vec![
+            attr_ints("kernel_shape", &[kh as i64, kw as i64]),
+            attr_ints(
+                "strides",
+                &[conv.stride[0] as i64, conv.stride[1] as i64],
+            ),
+            attr_ints("pads", &[0, 0, 0, 0]),
+            attr_ints("dilations", &[1, 1]),
+            attr_int("group", 1),
+        ];
+        Ok(self.node("Conv", name, inputs, attrs))
+    }
+
+    /// A burn `Linear` (`y = x W + b`, `W` stored `[in, out]`) as ONNX `Gemm`.
+    fn gemm(&mut self, name: &str, x: &str, lin: &Linear) -> Result<String, AgentError> {
+        let mut inputs = vec![
+            x.to_string(),
+            self.weight(&format!("{name}.weight"), lin.weight.val())?,
+        ];
+        if let Some(b) = &lin.bias {
+            inputs.push(self.weight(&format!("{name}.bias"), b.val())?);
+        }
+        Ok(self.node("Gemm", name, inputs, vec![]))
+    }
+}
+
+fn node(
+    op: &str,
+    name: &str,
+    inputs: Vec<String>,
+    output: &str,
+    attribute: Vec<pb::AttributeProto>,
+) -> pb::NodeProto {
+    pb::NodeProto {
+        input: inputs,
+        output: vec![output.to_string()],
+        name: name.to_string(),
+        op_type: op.to_string(),
+        attribute,
+        ..Default::default()
+    }
+}
+
+fn attr_int(name: &str, i: i64) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Int as i32,
+        i,
+        ..Default::default()
+    }
+}
+
+fn attr_ints(name: &str, ints: &[i64]) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Ints as i32,
+        ints: ints.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn dim(n: usize) -> pb::tensor_shape_proto::Dimension {
+    pb::tensor_shape_proto::Dimension {
+        value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(n as i64)),
+        ..Default::default()
+    }
+}
+
+fn dim_param(name: &str) -> pb::tensor_shape_proto::Dimension {
+    pb::tensor_shape_proto::Dimension {
+        value: Some(pb::tensor_shape_proto::dimension::Value::DimParam(
+            name.into(),
+        )),
+        ..Default::default()
+    }
+}
+
+fn value_info(name: &str, dims: Vec<pb::tensor_shape_proto::Dimension>) -> pb::ValueInfoProto {
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: pb::tensor_proto::DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto { dim: dims }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
