@@ -56,7 +56,10 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     let len = track.length();
     let direction = sim.start.direction.unwrap_or(track.start().direction);
     let sign = direction.sign();
-    let start_s = sim.start.start_position.map_or(track.start().s, |f| f * len);
+    let start_s = sim
+        .start
+        .start_position
+        .map_or(track.start().s, |f| f * len);
     // any steering angle and speed the car may command
     let space = ActionSpace::Continuous {
         steering_angle_deg: Range {
@@ -116,12 +119,14 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             break;
         };
         let action = Action::Continuous {
-            steering_angle_deg: cmd
-                .steering_angle_deg
-                .clamp(-chicane_core::limits::MAX_STEERING_DEG, chicane_core::limits::MAX_STEERING_DEG),
-            speed: cmd
-                .speed
-                .clamp(chicane_core::limits::MIN_SPEED, chicane_core::limits::MAX_SPEED),
+            steering_angle_deg: cmd.steering_angle_deg.clamp(
+                -chicane_core::limits::MAX_STEERING_DEG,
+                chicane_core::limits::MAX_STEERING_DEG,
+            ),
+            speed: cmd.speed.clamp(
+                chicane_core::limits::MIN_SPEED,
+                chicane_core::limits::MAX_SPEED,
+            ),
         };
         let (_, term, trunc, info) = env.step_in_place(&action)?;
         h.t += dt;

@@ -46,7 +46,10 @@ fn fixture() -> PathBuf {
 }
 
 fn track_path() -> String {
-    support::shared_track("reinvent_base").to_str().unwrap().to_string()
+    support::shared_track("reinvent_base")
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 fn copy_dir(src: &Path, dst: &Path) {
@@ -68,7 +71,14 @@ fn car_bin() -> PathBuf {
     let bin = Path::new(env!("CARGO_BIN_EXE_chicane")).with_file_name("chicane-car");
     if !bin.is_file() {
         let st = Command::new(env!("CARGO"))
-            .args(["build", "--release", "-p", "chicane-car", "--bin", "chicane-car"])
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "chicane-car",
+                "--bin",
+                "chicane-car",
+            ])
             .status()
             .unwrap();
         assert!(st.success(), "cannot build chicane-car");
@@ -114,10 +124,15 @@ fn rendered_frames(n: usize) -> Vec<Vec<u8>> {
             low: -30.0,
             high: 30.0,
         },
-        speed: Range { low: 0.1, high: 4.0 },
+        speed: Range {
+            low: 0.1,
+            high: 4.0,
+        },
     };
     let mut env = RaceEnv::new(run.sim.clone(), Arc::clone(&run.track), space, reward).unwrap();
-    let mut info = env.reset_in_place(Some(3), ResetOptions::default()).unwrap();
+    let mut info = env
+        .reset_in_place(Some(3), ResetOptions::default())
+        .unwrap();
     let mut driver = PurePursuit::default();
     let mut frames = Vec::new();
     while frames.len() < n {
@@ -203,14 +218,17 @@ fn onnx_policy_matches_burn_on_rendered_frames() {
     write_f32(&dir.join("expected.f32"), &expected);
     let [c, h, w] = pre.output_shape();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/onnxruntime_check.py");
-    let out = Command::new(support::python_venv("onnxruntime", &["onnxruntime==1.23.2", "onnx==1.19.1", "numpy<2.3"]))
-        .arg(&script)
-        .arg(&model)
-        .arg(dir.join("inputs.f32"))
-        .arg(dir.join("expected.f32"))
-        .args(["100", &c.to_string(), &h.to_string(), &w.to_string()])
-        .output()
-        .unwrap();
+    let out = Command::new(support::python_venv(
+        "onnxruntime",
+        &["onnxruntime==1.23.2", "onnx==1.19.1", "numpy<2.3"],
+    ))
+    .arg(&script)
+    .arg(&model)
+    .arg(dir.join("inputs.f32"))
+    .arg(dir.join("expected.f32"))
+    .args(["100", &c.to_string(), &h.to_string(), &w.to_string()])
+    .output()
+    .unwrap();
     assert!(
         out.status.success(),
         "onnxruntime disagrees or fails: {}{}",
@@ -225,11 +243,19 @@ fn onnx_policy_matches_burn_on_rendered_frames() {
 #[test]
 fn exported_model_laps_the_simulator_as_in_evaluate() {
     let fx = fixture();
-    let eval: Value =
-        serde_json::from_str(&chicane(&["evaluate", fx.to_str().unwrap(), "--laps", "1", "--json"]))
-            .unwrap();
+    let eval: Value = serde_json::from_str(&chicane(&[
+        "evaluate",
+        fx.to_str().unwrap(),
+        "--laps",
+        "1",
+        "--json",
+    ]))
+    .unwrap();
     let eval_lap = eval["laps"][0]["lap_time_s"].as_f64();
-    assert!(eval_lap.is_some(), "the fixture no longer laps in evaluate: {eval}");
+    assert!(
+        eval_lap.is_some(),
+        "the fixture no longer laps in evaluate: {eval}"
+    );
     let out = car(&[
         "run",
         "--model",
@@ -298,7 +324,7 @@ fn replays_recorded_frames_with_a_dry_run_actuator() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let drives = stdout.lines().filter(|l| l.contains(" drive ")).count();
     assert!(drives > 100, "{drives} commands");
-    let last_cmd = stdout.lines().filter(|l| l.starts_with("dry-run")).last().unwrap();
+    let last_cmd = stdout.lines().rfind(|l| l.starts_with("dry-run")).unwrap();
     assert!(last_cmd.contains("neutral"), "{last_cmd}");
     // pulse widths within DeepRacer's default calibration
     assert!(stdout.contains("ms) throttle="));
@@ -310,7 +336,10 @@ fn replays_recorded_frames_with_a_dry_run_actuator() {
     assert_eq!(r["decisions"].as_u64().unwrap() as usize, drives);
     assert!(r["inference_ms"]["p50"].as_f64().unwrap() > 0.0);
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("inference") && stderr.contains("p99"), "{stderr}");
+    assert!(
+        stderr.contains("inference") && stderr.contains("p99"),
+        "{stderr}"
+    );
 }
 
 /// Starts `chicane-car run ARGS`, sends SIGTERM after `after`, returns its output.
@@ -365,7 +394,10 @@ fn watchdog_sends_neutral_when_frames_stop_and_sigterm_stops_the_car() {
     assert!(stderr.contains("watchdog: no camera frame"), "{stderr}");
     let lines = dry_run_lines(&stdout);
     let last_drive = lines.iter().rposition(|l| !l.1).unwrap();
-    assert_eq!(last_drive, 10, "10 frames, 10 drives after the first neutral");
+    assert_eq!(
+        last_drive, 10,
+        "10 frames, 10 drives after the first neutral"
+    );
     let (t_drive, _) = lines[last_drive];
     let (t_neutral, neutral) = lines[last_drive + 1];
     assert!(neutral);
@@ -379,7 +411,15 @@ fn watchdog_sends_neutral_when_frames_stop_and_sigterm_stops_the_car() {
 
     // a running car stops on SIGTERM, with neutral last
     let out = run_then_terminate(
-        &["run", "--model", model, "--camera", "test-pattern", "--hz", "15"],
+        &[
+            "run",
+            "--model",
+            model,
+            "--camera",
+            "test-pattern",
+            "--hz",
+            "15",
+        ],
         Duration::from_millis(1000),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -426,7 +466,13 @@ fn errors_stop_the_car_and_bad_bundles_are_refused() {
     spec.camera = Some(pre);
     let bad = dir.join("bad-shape.tar.gz");
     chicane_car::write_bundle(&bad, &spec, &metadata, &b.onnx, &b.run_toml).unwrap();
-    let out = car(&["run", "--model", bad.to_str().unwrap(), "--camera", "test-pattern"]);
+    let out = car(&[
+        "run",
+        "--model",
+        bad.to_str().unwrap(),
+        "--camera",
+        "test-pattern",
+    ]);
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -453,15 +499,27 @@ fn errors_stop_the_car_and_bad_bundles_are_refused() {
     assert!(e.contains("model.onnx") && e.contains("SHA-256"), "{e}");
 
     // not a bundle at all
-    let out = car(&["run", "--model", frames.join("000.png").to_str().unwrap(), "--camera", "test-pattern"]);
+    let out = car(&[
+        "run",
+        "--model",
+        frames.join("000.png").to_str().unwrap(),
+        "--camera",
+        "test-pattern",
+    ]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("chicane export"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("chicane export"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// Replaces `target`'s checksums.sha256 with `source`'s.
 fn repack_with_checksums(target: &Path, source: &Path) {
     let read = |p: &Path| {
-        let mut a = tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(p).unwrap()));
+        let mut a = tar::Archive::new(flate2::read::GzDecoder::new(
+            std::fs::File::open(p).unwrap(),
+        ));
         let mut files = Vec::new();
         for e in a.entries().unwrap() {
             let mut e = e.unwrap();
@@ -473,10 +531,21 @@ fn repack_with_checksums(target: &Path, source: &Path) {
         files
     };
     let src = read(source);
-    let sums = src.iter().find(|f| f.0 == "checksums.sha256").unwrap().1.clone();
+    let sums = src
+        .iter()
+        .find(|f| f.0 == "checksums.sha256")
+        .unwrap()
+        .1
+        .clone();
     let files: Vec<(String, Vec<u8>)> = read(target)
         .into_iter()
-        .map(|(n, d)| if n == "checksums.sha256" { (n, sums.clone()) } else { (n, d) })
+        .map(|(n, d)| {
+            if n == "checksums.sha256" {
+                (n, sums.clone())
+            } else {
+                (n, d)
+            }
+        })
         .collect();
     let gz = flate2::write::GzEncoder::new(
         std::fs::File::create(target).unwrap(),
@@ -491,4 +560,30 @@ fn repack_with_checksums(target: &Path, source: &Path) {
         t.append_data(&mut h, n, d.as_slice()).unwrap();
     }
     t.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn export_picks_checkpoints_and_refuses_what_it_cannot_export() {
+    let fx = fixture();
+    let fx = fx.to_str().unwrap();
+    let dir = temp_dir("checkpoints");
+    let out = dir.join("m.tar.gz");
+    let out_s = out.to_str().unwrap();
+    for which in ["best", "10", "last"] {
+        let stdout = chicane(&["export", fx, "--checkpoint", which, "--out", out_s]);
+        assert!(stdout.contains("from iter-000010"), "{which}: {stdout}");
+        let b = Bundle::open(&out).unwrap();
+        assert_eq!(b.spec.checkpoint, "iter-000010");
+        assert_eq!(b.spec.network, "FAST_CNN");
+        assert_eq!(b.metadata.action_space.num_actions(), Some(5));
+    }
+    let e = support::fails(&["export", fx, "--checkpoint", "3", "--out", out_s]);
+    assert!(
+        e.contains("no such checkpoint") && e.contains("iter-000010"),
+        "{e}"
+    );
+    let e = support::fails(&["export", fx, "--checkpoint", "newest", "--out", out_s]);
+    assert!(e.contains("use last, best or an iteration number"), "{e}");
+    let e = support::fails(&["export", dir.to_str().unwrap(), "--out", out_s]);
+    assert!(e.contains("not a chicane run folder"), "{e}");
 }

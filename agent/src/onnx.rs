@@ -118,12 +118,7 @@ pub fn export_onnx(learner: &Learner) -> Result<OnnxPolicy, AgentError> {
     let features = if parts.len() == 1 {
         parts.remove(0)
     } else {
-        g.node(
-            "Concat",
-            "features",
-            parts,
-            vec![attr_int("axis", 1)],
-        )
+        g.node("Concat", "features", parts, vec![attr_int("axis", 1)])
     };
     let h = g.gemm("middleware", &features, &model.middleware)?;
     let h = g.unary("Relu", "middleware_act", &h);
@@ -247,10 +242,7 @@ impl GraphBuilder {
         }
         let attrs = vec![
             attr_ints("kernel_shape", &[kh as i64, kw as i64]),
-            attr_ints(
-                "strides",
-                &[conv.stride[0] as i64, conv.stride[1] as i64],
-            ),
+            attr_ints("strides", &[conv.stride[0] as i64, conv.stride[1] as i64]),
             attr_ints("pads", &[0, 0, 0, 0]),
             attr_ints("dilations", &[1, 1]),
             attr_int("group", 1),

@@ -163,7 +163,9 @@ pub fn pca9685_prescale(pwm_hz: f64) -> u8 {
 
 /// The PCA9685 OFF count (of 4096 per period) for a pulse of `pulse_ms`.
 pub fn pca9685_counts(pulse_ms: f64, pwm_hz: f64) -> u16 {
-    (pulse_ms * 1e-3 * pwm_hz * 4096.0).round().clamp(0.0, 4095.0) as u16
+    (pulse_ms * 1e-3 * pwm_hz * 4096.0)
+        .round()
+        .clamp(0.0, 4095.0) as u16
 }
 
 /// A PCA9685 16-channel PWM driver on a Linux I2C bus (the DeepRacer and

@@ -128,12 +128,11 @@ pub fn write_bundle(
         (CONFIG_FILE, run_toml.as_bytes()),
     ];
     // check what the car will check before anything is written
-    let parsed = ModelMetadata::parse(metadata_json, METADATA_FILE).map_err(|e| {
-        CarError::Bundle {
+    let parsed =
+        ModelMetadata::parse(metadata_json, METADATA_FILE).map_err(|e| CarError::Bundle {
             path: path.into(),
             problem: e.to_string(),
-        }
-    })?;
+        })?;
     check_parts(path, spec, &parsed)?;
     let sums: String = files
         .iter()
@@ -284,7 +283,11 @@ impl Bundle {
         };
         let sums = String::from_utf8_lossy(get(CHECKSUMS_FILE)?).into_owned();
         let mut listed = BTreeMap::new();
-        for (i, line) in sums.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (i, line) in sums
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let (hex, name) = line.split_once("  ").ok_or_else(|| {
                 bad(format!(
                     "{CHECKSUMS_FILE} line {}: expected `<sha256>  <file>`",
@@ -297,9 +300,9 @@ impl Bundle {
             if name == CHECKSUMS_FILE {
                 continue;
             }
-            let want = listed.get(name).ok_or_else(|| {
-                bad(format!("{name} is not listed in {CHECKSUMS_FILE}"))
-            })?;
+            let want = listed
+                .get(name)
+                .ok_or_else(|| bad(format!("{name} is not listed in {CHECKSUMS_FILE}")))?;
             if *want != sha256_hex(data) {
                 return Err(bad(format!(
                     "{name}: SHA-256 mismatch (the file was changed or damaged in transit); \

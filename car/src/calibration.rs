@@ -200,7 +200,10 @@ mod tests {
         let mut c = Calibration::default();
         c.steering.min_ms = 1.5;
         let e = c.validate().unwrap_err();
-        assert!(e.contains("steering") && e.contains("min_ms < mid_ms"), "{e}");
+        assert!(
+            e.contains("steering") && e.contains("min_ms < mid_ms"),
+            "{e}"
+        );
         let mut c = Calibration::default();
         c.throttle.channel = 0;
         assert!(c.validate().unwrap_err().contains("same channel"));

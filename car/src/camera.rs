@@ -46,7 +46,11 @@ pub trait Camera: Send {
 ///
 /// # Errors
 /// A message when `fmt` asks for channels an image cannot give.
-pub fn image_to_frame(img: &DynamicImage, fmt: FrameFormat, out: &mut Vec<u8>) -> Result<(), String> {
+pub fn image_to_frame(
+    img: &DynamicImage,
+    fmt: FrameFormat,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let (w, h) = (fmt.width as u32, fmt.height as u32);
     let img = if img.width() != w || img.height() != h {
         img.resize_exact(w, h, FilterType::Triangle)
@@ -108,7 +112,10 @@ impl ReplayCamera {
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
                     p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                        matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg" | "bmp")
+                        matches!(
+                            e.to_ascii_lowercase().as_str(),
+                            "png" | "jpg" | "jpeg" | "bmp"
+                        )
                     })
                 })
                 .collect();
@@ -244,43 +251,118 @@ impl Camera for TestPattern {
 }
 
 /// A V4L2 capture device (USB or CSI camera), grabbing YUYV or grey frames
-/// and converting them to the model's size.
+/// and converting them to the model's size. The device is streamed on a
+/// thread of its own (V4L2 buffers are tied to the thread that maps them).
 #[cfg(feature = "v4l2")]
 pub struct V4l2Camera {
     name: String,
     fmt: FrameFormat,
-    stream: v4l::io::mmap::Stream<'static>,
-    src: (u32, u32, v4l::FourCC),
+    rx: std::sync::mpsc::Receiver<Result<Vec<u8>, String>>,
 }
 
 #[cfg(feature = "v4l2")]
 impl V4l2Camera {
-    /// Opens `device` (e.g. `/dev/video0`) at 160x120 or the nearest size
-    /// it offers.
+    /// Opens `device` (e.g. `/dev/video0`), asking for frames at the
+    /// model's size (the driver may choose another; frames are resized).
     ///
     /// # Errors
     /// [`CarError::Camera`] if the device cannot be opened or streamed.
     pub fn open(device: &Path, fmt: FrameFormat) -> Result<V4l2Camera, CarError> {
-        use v4l::video::Capture;
         let name = device.display().to_string();
-        let bad = |problem: String| CarError::Camera {
-            source_name: name.clone(),
-            problem,
-        };
-        let dev = v4l::Device::with_path(device).map_err(|e| bad(e.to_string()))?;
-        let mut f = dev.format().map_err(|e| bad(e.to_string()))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let path = device.to_path_buf();
+        std::thread::Builder::new()
+            .name("v4l2".into())
+            .spawn(move || capture_v4l2(&path, fmt, &tx))
+            .map_err(|e| CarError::Camera {
+                source_name: name.clone(),
+                problem: e.to_string(),
+            })?;
+        // the first message says whether the device opened
+        match rx.recv() {
+            Ok(Ok(_)) => {}
+            Ok(Err(problem)) => {
+                return Err(CarError::Camera {
+                    source_name: name,
+                    problem,
+                });
+            }
+            Err(_) => {
+                return Err(CarError::Camera {
+                    source_name: name,
+                    problem: "the capture thread stopped".into(),
+                });
+            }
+        }
+        Ok(V4l2Camera { name, fmt, rx })
+    }
+}
+
+/// Streams `path` into `tx`: an empty frame first once the device is
+/// open, then every frame converted to `fmt`; stops at the first error
+/// (sent) or when the receiver is gone.
+#[cfg(feature = "v4l2")]
+fn capture_v4l2(
+    path: &Path,
+    fmt: FrameFormat,
+    tx: &std::sync::mpsc::SyncSender<Result<Vec<u8>, String>>,
+) {
+    use v4l::io::traits::CaptureStream;
+    use v4l::video::Capture;
+    let open = || -> std::io::Result<(v4l::Device, v4l::Format)> {
+        let dev = v4l::Device::with_path(path)?;
+        let mut f = dev.format()?;
         f.width = fmt.width as u32;
         f.height = fmt.height as u32;
         f.fourcc = v4l::FourCC::new(b"YUYV");
-        let f = dev.set_format(&f).map_err(|e| bad(e.to_string()))?;
-        let stream = v4l::io::mmap::Stream::with_buffers(&dev, v4l::buffer::Type::VideoCapture, 2)
-            .map_err(|e| bad(e.to_string()))?;
-        Ok(V4l2Camera {
-            name,
-            fmt,
-            stream,
-            src: (f.width, f.height, f.fourcc),
-        })
+        let f = dev.set_format(&f)?;
+        Ok((dev, f))
+    };
+    let (dev, f) = match open() {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = tx.send(Err(e.to_string()));
+            return;
+        }
+    };
+    let mut stream =
+        match v4l::io::mmap::Stream::with_buffers(&dev, v4l::buffer::Type::VideoCapture, 2) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = tx.send(Err(e.to_string()));
+                return;
+            }
+        };
+    if tx.send(Ok(Vec::new())).is_err() {
+        return;
+    }
+    let grey = f.fourcc == v4l::FourCC::new(b"GREY");
+    loop {
+        let msg = match stream.next() {
+            Ok((buf, _)) => {
+                // YUYV: luma is every other byte; GREY: one byte per pixel
+                let luma: Vec<u8> = if grey {
+                    buf.to_vec()
+                } else {
+                    buf.iter().step_by(2).copied().collect()
+                };
+                match image::GrayImage::from_raw(f.width, f.height, luma) {
+                    Some(img) => {
+                        let mut out = Vec::new();
+                        image_to_frame(&DynamicImage::ImageLuma8(img), fmt, &mut out).map(|()| out)
+                    }
+                    None => Err(format!(
+                        "short frame for {}x{} {}",
+                        f.width, f.height, f.fourcc
+                    )),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        let stop = msg.is_err();
+        if tx.send(msg).is_err() || stop {
+            return;
+        }
     }
 }
 
@@ -291,28 +373,19 @@ impl Camera for V4l2Camera {
     }
 
     fn next_frame(&mut self, out: &mut Vec<u8>) -> Result<bool, CarError> {
-        use v4l::io::traits::CaptureStream;
-        let (w, h, fourcc) = self.src;
-        let (buf, _) = self.stream.next().map_err(|e| CarError::Camera {
-            source_name: self.name.clone(),
-            problem: e.to_string(),
-        })?;
-        // YUYV: luma is every other byte; GREY: one byte per pixel
-        let luma: Vec<u8> = if fourcc == v4l::FourCC::new(b"GREY") {
-            buf.to_vec()
-        } else {
-            buf.iter().step_by(2).copied().collect()
-        };
-        let img = image::GrayImage::from_raw(w, h, luma).ok_or_else(|| CarError::Camera {
-            source_name: self.name.clone(),
-            problem: format!("short frame for {w}x{h} {fourcc}"),
-        })?;
-        image_to_frame(&DynamicImage::ImageLuma8(img), self.fmt, out).map_err(|problem| {
-            CarError::Camera {
+        match self.rx.recv() {
+            Ok(Ok(frame)) => {
+                *out = frame;
+                Ok(true)
+            }
+            Ok(Err(problem)) => Err(CarError::Camera {
                 source_name: self.name.clone(),
                 problem,
-            }
-        })?;
-        Ok(true)
+            }),
+            Err(_) => Err(CarError::Camera {
+                source_name: self.name.clone(),
+                problem: "the capture thread stopped".into(),
+            }),
+        }
     }
 }

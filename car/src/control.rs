@@ -138,7 +138,10 @@ pub fn decide(cfg: &ControlConfig, output: &[f32]) -> Result<Decision, CarError>
                 .iter()
                 .copied()
                 .enumerate()
-                .fold((0, f32::MIN), |best, (i, p)| if p > best.1 { (i, p) } else { best });
+                .fold(
+                    (0, f32::MIN),
+                    |best, (i, p)| if p > best.1 { (i, p) } else { best },
+                );
             let a = &list[i];
             (Some(i), p, a.steering_angle_deg, a.speed)
         }
@@ -256,7 +259,10 @@ mod tests {
                     low: -20.0,
                     high: 20.0,
                 },
-                speed: Range { low: 0.5, high: 1.5 },
+                speed: Range {
+                    low: 0.5,
+                    high: 1.5,
+                },
             },
             output: OutputKind::GaussianMean,
             throttle_scale: 0.5,

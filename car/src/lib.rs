@@ -30,8 +30,8 @@ pub use calibration::{Calibration, Channel, ChannelCalibration};
 pub use camera::V4l2Camera;
 pub use camera::{Camera, FrameFormat, ReplayCamera, TestPattern, image_to_frame};
 pub use control::{
-    Command, ControlConfig, DEFAULT_SPEED_SCALES, Decision, decide, speed_curve,
-    speed_to_throttle, throttle_to_speed,
+    Command, ControlConfig, DEFAULT_SPEED_SCALES, Decision, decide, speed_curve, speed_to_throttle,
+    throttle_to_speed,
 };
 pub use error::CarError;
 pub use policy::{OnnxPolicy, Policy};

@@ -3,9 +3,8 @@
 use anyhow::{Context, Result, bail};
 use chicane_car::sim::{SimFrameHeader, SimLink};
 use chicane_car::{
-    Actuator, Bundle, Calibration, Camera, Channel, ControlConfig, DryRun, FrameFormat,
-    OnnxPolicy, OutputKind, Percentiles, Policy, ReplayCamera, RunOptions, RunReport, SysfsPwm,
-    TestPattern,
+    Actuator, Bundle, Calibration, Camera, Channel, ControlConfig, DryRun, FrameFormat, OnnxPolicy,
+    OutputKind, Percentiles, Policy, ReplayCamera, RunOptions, RunReport, SysfsPwm, TestPattern,
 };
 use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, Write};
@@ -147,7 +146,10 @@ fn open_camera(spec: &str, fmt: FrameFormat, looped: bool) -> Result<Box<dyn Cam
     }
     if spec.starts_with("/dev/video") {
         #[cfg(feature = "v4l2")]
-        return Ok(Box::new(chicane_car::V4l2Camera::open(Path::new(spec), fmt)?));
+        return Ok(Box::new(chicane_car::V4l2Camera::open(
+            Path::new(spec),
+            fmt,
+        )?));
         #[cfg(not(feature = "v4l2"))]
         bail!("--camera {spec}: this build has no V4L2 support; rebuild with `--features v4l2`");
     }
@@ -252,7 +254,10 @@ fn cmd_run(args: RunArgs) -> Result<()> {
     let (camera, mut actuator): (Box<dyn Camera>, Box<dyn Actuator>) =
         if let Some(target) = args.camera.strip_prefix("sim") {
             if args.actuator != "sim" {
-                bail!("--camera {} drives the simulated car: use --actuator sim", args.camera);
+                bail!(
+                    "--camera {} drives the simulated car: use --actuator sim",
+                    args.camera
+                );
             }
             let link = if let Some(track) = target.strip_prefix(':') {
                 std::fs::create_dir_all(&tmp).with_context(|| tmp.display().to_string())?;
@@ -359,7 +364,9 @@ fn cmd_calibrate(args: CalibrateArgs) -> Result<()> {
                 ["help"] => eprintln!("{CALIBRATE_HELP}"),
                 ["show"] => println!("{}", serde_json::to_string_pretty(&cal)?),
                 [ch @ ("steering" | "throttle"), ms] => {
-                    let ms: f64 = ms.parse().with_context(|| format!("`{ms}` is not a number"))?;
+                    let ms: f64 = ms
+                        .parse()
+                        .with_context(|| format!("`{ms}` is not a number"))?;
                     if !(0.5..=2.5).contains(&ms) {
                         bail!("{ms} ms is outside 0.5..2.5 ms; servos take about 1-2 ms");
                     }
@@ -386,12 +393,15 @@ fn cmd_calibrate(args: CalibrateArgs) -> Result<()> {
                     save(&cal, &args.calibration);
                 }
                 ["channel", ch, k] => {
-                    cal.channel_mut(channel(ch)?).channel =
-                        k.parse().with_context(|| format!("`{k}`: a channel number 0..15"))?;
+                    cal.channel_mut(channel(ch)?).channel = k
+                        .parse()
+                        .with_context(|| format!("`{k}`: a channel number 0..15"))?;
                     save(&cal, &args.calibration);
                 }
                 ["pwm-hz", hz] => {
-                    cal.pwm_hz = hz.parse().with_context(|| format!("`{hz}` is not a number"))?;
+                    cal.pwm_hz = hz
+                        .parse()
+                        .with_context(|| format!("`{hz}` is not a number"))?;
                     save(&cal, &args.calibration);
                 }
                 _ => bail!("unknown command; type `help`"),
@@ -405,12 +415,8 @@ fn cmd_calibrate(args: CalibrateArgs) -> Result<()> {
         }
     }
     act.neutral()?;
-    cal.validate().map_err(|p| {
-        anyhow::anyhow!(
-            "{}: not saved: {p}",
-            args.calibration.display()
-        )
-    })?;
+    cal.validate()
+        .map_err(|p| anyhow::anyhow!("{}: not saved: {p}", args.calibration.display()))?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use tract_onnx::prelude::*;
 
 /// Anything that turns an observation into policy outputs (the ONNX model
 /// on the car; test doubles in tests).
-pub trait Policy: Send {
+pub trait Policy {
     /// Runs the policy on one preprocessed observation.
     ///
     /// # Shapes
@@ -21,11 +21,13 @@ pub trait Policy: Send {
 }
 
 type Plan = TypedSimplePlan<TypedModel>;
+/// A plan's run state, kept between frames so buffers are reused.
+type State = TypedSimpleState<TypedModel, std::sync::Arc<Plan>>;
 
 /// The bundle's `model.onnx`, optimised by tract for batch 1.
 #[derive(Debug)]
 pub struct OnnxPolicy {
-    plan: Plan,
+    state: State,
     camera: Option<[usize; 3]>,
     lidar: Option<usize>,
     output_len: usize,
@@ -38,7 +40,8 @@ pub struct OnnxPolicy {
 /// The declared shape of a graph value: `None` for a symbolic dimension.
 fn declared_shape(v: &pb::ValueInfoProto) -> Vec<Option<i64>> {
     use pb::tensor_shape_proto::dimension::Value;
-    let Some(pb::type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
+    let Some(pb::type_proto::Value::TensorType(t)) =
+        v.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
         return Vec::new();
     };
@@ -165,8 +168,9 @@ impl OnnxPolicy {
             .into_optimized()
             .and_then(|m| m.into_runnable())
             .map_err(model_err)?;
+        let state = State::new(std::sync::Arc::new(plan)).map_err(model_err)?;
         Ok(OnnxPolicy {
-            plan,
+            state,
             camera,
             lidar: spec.lidar,
             output_len: spec.output_len,
@@ -190,7 +194,7 @@ impl Policy for OnnxPolicy {
         }
         inputs.sort_by_key(|(i, _)| *i);
         let out = self
-            .plan
+            .state
             .run(inputs.into_iter().map(|(_, t)| t).collect())
             .map_err(err)?;
         let first = out

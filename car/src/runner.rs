@@ -207,7 +207,9 @@ pub fn run(
             source_name: "camera thread".into(),
             problem: e.to_string(),
         })?;
-    let result = drive(&rx, preprocess, policy, actuator, control, opts, stop, &mut log);
+    let result = drive(
+        &rx, preprocess, policy, actuator, control, opts, stop, &mut log,
+    );
     // whatever happened, stop the car
     let neutral = actuator.neutral();
     let report = result?;

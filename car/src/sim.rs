@@ -262,7 +262,7 @@ impl Camera for SimCamera {
         if let Ok(mut s) = self.status.lock() {
             *s = header;
         }
-        Ok(!self.max_laps.is_some_and(|m| laps >= m))
+        Ok(self.max_laps.is_none_or(|m| laps < m))
     }
 }
 

@@ -48,9 +48,18 @@ fn calibrate_saves_the_pulses_the_user_tried() {
     );
     assert!(ok, "{stderr}");
     // the dry-run actuator shows each pulse and the final neutral
-    assert!(stdout.contains("pulse Steering (channel 0) = 1.3000 ms"), "{stdout}");
-    assert!(stdout.contains("pulse Throttle (channel 1) = 1.2000 ms"), "{stdout}");
-    assert!(stdout.lines().last().unwrap().contains("neutral"), "{stdout}");
+    assert!(
+        stdout.contains("pulse Steering (channel 0) = 1.3000 ms"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pulse Throttle (channel 1) = 1.2000 ms"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().last().unwrap().contains("neutral"),
+        "{stdout}"
+    );
     // bad lines are reported with their number and skipped
     assert!(stderr.contains("line 10: unknown command"), "{stderr}");
     assert!(stderr.contains("line 11: 9 ms is outside"), "{stderr}");
@@ -84,7 +93,10 @@ fn inconsistent_calibration_is_not_saved_and_exits_non_zero() {
         "steering 1.60\nsave steering min\n",
     );
     assert!(!ok);
-    assert!(stderr.contains("not saved yet: steering: need min_ms < mid_ms"), "{stderr}");
+    assert!(
+        stderr.contains("not saved yet: steering: need min_ms < mid_ms"),
+        "{stderr}"
+    );
     assert!(!file.exists());
     // a broken calibration file is refused by run, naming it
     std::fs::write(&file, "{\"pwm_hz\": 50}").unwrap();

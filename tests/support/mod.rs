@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-
 /// Runs `chicane ARGS`.
 pub fn chicane(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chicane"))
@@ -86,7 +85,10 @@ pub fn shared_track(name: &str) -> PathBuf {
 pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-venv"));
     let python = venv.join("bin/python");
-    let marker = venv.join(format!("installed-{}", packages.join(",").replace(['<', '>', '='], "_")));
+    let marker = venv.join(format!(
+        "installed-{}",
+        packages.join(",").replace(['<', '>', '='], "_")
+    ));
     if !marker.is_file() {
         let _ = std::fs::remove_dir_all(&venv);
         let st = Command::new("python3")
