@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use chicane_car::sim::{SimCommand, SimFrameHeader, SimHello};
 use chicane_core::{Action, ActionSpace, Range};
 use chicane_reward::FollowCenterLine;
-use chicane_sim::{EpisodeStatus, RaceEnv, ResetOptions};
+use chicane_sim::{EpisodeStatus, EvalStart, RaceEnv};
 use clap::Args;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -45,21 +45,13 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         Box::new(FollowCenterLine)
     });
     let mut sim = run.sim.clone();
-    sim.start.change_start_position = false;
-    sim.start.random_start = false;
-    sim.start.alternate_driving_direction = false;
     let cam = sim
         .camera
         .clone()
         .context("the config has no camera; chicane-car drives camera models")?;
     let track = Arc::clone(&run.track);
     let len = track.length();
-    let direction = sim.start.direction.unwrap_or(track.start().direction);
-    let sign = direction.sign();
-    let start_s = sim
-        .start
-        .start_position
-        .map_or(track.start().s, |f| f * len);
+    let start = EvalStart::new(&mut sim, &track);
     // any steering angle and speed the car may command
     let space = ActionSpace::Continuous {
         steering_angle_deg: Range {
@@ -92,11 +84,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         track_length: len,
     };
     writeln!(out, "{}", serde_json::to_string(&hello)?)?;
-    let reset_at = |m: f64| ResetOptions {
-        start_position: Some(((start_s + sign * m) / len).rem_euclid(1.0).min(1.0 - 1e-9)),
-        direction: Some(direction),
-    };
-    env.reset_in_place(Some(0), reset_at(0.0))?;
+    env.reset_in_place(Some(0), start.reset_at(0.0))?;
     let mut h = SimFrameHeader {
         status: "prepare".into(),
         ..SimFrameHeader::default()
@@ -141,14 +129,14 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             h.lap_times_s.push(lap_s);
             eprintln!("sim serve: lap {} in {lap_s:.3} s", h.laps_completed);
             (base_m, lap_s) = (0.0, 0.0);
-            env.reset_in_place(None, reset_at(0.0))?;
+            env.reset_in_place(None, start.reset_at(0.0))?;
         } else if term || trunc {
             if info.episode_status == EpisodeStatus::OffTrack {
                 h.off_track += 1;
                 lap_s += args.off_track_penalty.as_secs_f64();
             }
             base_m = covered;
-            env.reset_in_place(None, reset_at(base_m))?;
+            env.reset_in_place(None, start.reset_at(base_m))?;
         }
     }
     eprintln!("sim serve: session ended");

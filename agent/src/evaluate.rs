@@ -10,9 +10,7 @@ use crate::ppo::PpoConfig;
 use crate::trainer::{ObsState, deepracer_status};
 use burn::tensor::Device;
 use chicane_config::ResolvedRun;
-use chicane_sim::{
-    EpisodeStatus, Info, RaceEnv, ResetOptions, SimTraceWriter, row_without_episode,
-};
+use chicane_sim::{EpisodeStatus, EvalStart, Info, RaceEnv, SimTraceWriter, row_without_episode};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -192,17 +190,9 @@ pub fn evaluate(
         })
     })?;
     let mut sim = run.sim.clone();
-    sim.start.change_start_position = false;
-    sim.start.random_start = false;
-    sim.start.alternate_driving_direction = false;
     let track = Arc::clone(&run.track);
     let len = track.length();
-    let direction = sim.start.direction.unwrap_or(track.start().direction);
-    let sign = direction.sign();
-    let start_s = sim
-        .start
-        .start_position
-        .map_or(track.start().s, |f| f * len);
+    let start = EvalStart::new(&mut sim, &track);
     let mut env = RaceEnv::new(sim, Arc::clone(&track), run.action_space.clone(), reward)?;
     let lidar_len = env.observation_space().lidar.unwrap_or(0);
     let mut obs = ObsState::new(policy.spec.preprocess, 1, lidar_len);
@@ -226,11 +216,7 @@ pub fn evaluate(
         // distance covered before the current env episode (m) and time (s)
         let (mut base_m, mut time_s) = (0.0f64, 0.0f64);
         let seed = (trial == 1).then_some(opts.seed);
-        let reset_at = |m: f64| ResetOptions {
-            start_position: Some(((start_s + sign * m) / len).rem_euclid(1.0).min(1.0 - 1e-9)),
-            direction: Some(direction),
-        };
-        env.reset_in_place(seed, reset_at(0.0))?;
+        env.reset_in_place(seed, start.reset_at(0.0))?;
         obs.reset(0, &env.observation().camera);
         loop {
             let batch = obs.batch(&env.observation().lidar);
@@ -291,7 +277,7 @@ pub fn evaluate(
                     _ => {}
                 }
                 base_m = covered;
-                env.reset_in_place(None, reset_at(base_m))?;
+                env.reset_in_place(None, start.reset_at(base_m))?;
                 obs.reset(0, &env.observation().camera);
             } else {
                 obs.push(0, &env.observation().camera);

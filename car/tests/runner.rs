@@ -76,11 +76,33 @@ fn setup() -> (Preprocess, ControlConfig, FrameFormat) {
     (pre, control, fmt)
 }
 
-#[test]
-fn decisions_slower_than_the_watchdog_are_dropped_for_neutral() {
-    let (pre, control, fmt) = setup();
+/// Runs the loop on a test pattern of `fmt` with a recording actuator.
+fn drive(
+    fmt: FrameFormat,
+    policy: &mut Fake,
+    opts: &RunOptions,
+) -> (Result<chicane_car::RunReport, CarError>, Vec<Command>) {
+    let (pre, control, _) = setup();
     let rec = Recorder::default();
     let mut act = rec.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let r = run(
+        Box::new(TestPattern::new(fmt, None)),
+        pre,
+        policy,
+        &mut act,
+        &control,
+        opts,
+        &stop,
+        None,
+    );
+    let cmds = rec.0.lock().unwrap().clone();
+    (r, cmds)
+}
+
+#[test]
+fn decisions_slower_than_the_watchdog_are_dropped_for_neutral() {
+    let (_, _, fmt) = setup();
     let mut policy = Fake {
         delay: Duration::from_millis(60),
         calls: 0,
@@ -91,40 +113,17 @@ fn decisions_slower_than_the_watchdog_are_dropped_for_neutral() {
         watchdog: Duration::from_millis(40),
         max_frames: Some(3),
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let r = run(
-        Box::new(TestPattern::new(fmt, None)),
-        pre,
-        &mut policy,
-        &mut act,
-        &control,
-        &opts,
-        &stop,
-        None,
-    )
-    .unwrap();
+    let (r, cmds) = drive(fmt, &mut policy, &opts);
+    let r = r.unwrap();
     assert_eq!(r.overruns, 3);
     assert_eq!(r.stop, StopReason::MaxFrames);
-    let cmds = rec.0.lock().unwrap();
     assert!(cmds.iter().all(|c| *c == Command::NEUTRAL), "{cmds:?}");
 
     // the same policy within the watchdog drives, throttle capped at 0.5
-    let rec = Recorder::default();
-    let mut act = rec.clone();
     policy.delay = Duration::ZERO;
-    let r = run(
-        Box::new(TestPattern::new(fmt, None)),
-        pre,
-        &mut policy,
-        &mut act,
-        &control,
-        &opts,
-        &stop,
-        None,
-    )
-    .unwrap();
+    let (r, cmds) = drive(fmt, &mut policy, &opts);
+    let r = r.unwrap();
     assert_eq!((r.overruns, r.decisions), (0, 3));
-    let cmds = rec.0.lock().unwrap();
     assert_eq!(cmds.len(), 5, "neutral, 3 drives, neutral: {cmds:?}");
     assert!((cmds[1].steering - 1.0).abs() < 1e-12 && (cmds[1].throttle - 0.5).abs() < 1e-12);
     assert_eq!(cmds[4], Command::NEUTRAL);
@@ -132,31 +131,19 @@ fn decisions_slower_than_the_watchdog_are_dropped_for_neutral() {
 
 #[test]
 fn a_policy_error_ends_the_run_in_neutral() {
-    let (pre, control, fmt) = setup();
-    let rec = Recorder::default();
-    let mut act = rec.clone();
+    let (_, _, fmt) = setup();
     let mut policy = Fake {
         delay: Duration::ZERO,
         calls: 0,
         fail_at: Some(4),
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let e = run(
-        Box::new(TestPattern::new(fmt, None)),
-        pre,
-        &mut policy,
-        &mut act,
-        &control,
-        &RunOptions {
-            hz: 0.0,
-            ..RunOptions::default()
-        },
-        &stop,
-        None,
-    )
-    .unwrap_err();
+    let opts = RunOptions {
+        hz: 0.0,
+        ..RunOptions::default()
+    };
+    let (r, cmds) = drive(fmt, &mut policy, &opts);
+    let e = r.unwrap_err();
     assert!(e.to_string().contains("injected failure"), "{e}");
-    let cmds = rec.0.lock().unwrap();
     assert_eq!(cmds.len(), 5, "neutral, 3 drives, neutral: {cmds:?}");
     assert_eq!(*cmds.last().unwrap(), Command::NEUTRAL);
 
@@ -166,16 +153,7 @@ fn a_policy_error_ends_the_run_in_neutral() {
         height: 48,
         width: 64,
     };
-    let e = run(
-        Box::new(TestPattern::new(wrong, None)),
-        pre,
-        &mut policy,
-        &mut Recorder::default(),
-        &control,
-        &RunOptions::default(),
-        &stop,
-        None,
-    )
-    .unwrap_err();
+    let (r, _) = drive(wrong, &mut policy, &opts);
+    let e = r.unwrap_err();
     assert!(e.to_string().contains("trained on 1x24x32"), "{e}");
 }

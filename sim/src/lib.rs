@@ -13,6 +13,7 @@ mod config;
 mod drivers;
 mod env;
 mod error;
+mod laps;
 mod objects;
 mod trace;
 mod vec_env;
@@ -30,6 +31,7 @@ pub use env::{
     RaceEnv, ResetOptions, Transition,
 };
 pub use error::SimError;
+pub use laps::EvalStart;
 pub use objects::{BOT_SIZE, OBSTACLE_SIZE};
 pub use trace::{SIMTRACE_HEADER, SimTraceWriter, row_without_episode};
 pub use vec_env::{AutoresetMode, VecEnv};
