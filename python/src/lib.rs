@@ -1,0 +1,521 @@
+//! `chicane._chicane`: the simulator for Python. The Gymnasium classes in
+//! `chicane/__init__.py` wrap [`RustRaceEnv`]; every bad argument becomes a
+//! `ValueError` carrying the Rust error's message.
+
+use chicane_core::{Action, ActionSpace, LidarConfig};
+use chicane_reward::{RewardError, RewardFunction, RewardParams};
+use chicane_sim::{Info, RaceEnv, ResetOptions, VecEnv};
+use numpy::{IntoPyArray, PyArray3};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// A Python callable `reward_function(params) -> float` with DeepRacer's
+/// params dict.
+struct CallableReward {
+    func: Py<PyAny>,
+    loads: Py<PyAny>,
+}
+
+impl RewardFunction for CallableReward {
+    fn name(&self) -> &str {
+        "reward_function (Python callable)"
+    }
+
+    fn reward(&mut self, params: &RewardParams) -> Result<f64, RewardError> {
+        let fail = |message: String| RewardError::Failed {
+            function: self.name().into(),
+            message,
+        };
+        let json = serde_json::to_string(params).map_err(|e| fail(e.to_string()))?;
+        Python::attach(|py| {
+            let d = self.loads.call1(py, (json,))?;
+            self.func.call1(py, (d,))?.extract::<f64>(py)
+        })
+        .map_err(|e| fail(e.to_string()))
+    }
+}
+
+/// One chicane race environment (Gymnasium semantics; the Python class
+/// `chicane.RaceEnv` adds the spaces).
+#[pyclass(unsendable)]
+struct RustRaceEnv {
+    env: RaceEnv,
+    camera: Option<(usize, usize, usize)>,
+    lidar: Option<usize>,
+    lidar_range: (f64, f64),
+    loads: Py<PyAny>,
+    /// The car's last position (m), for `render_top_down`.
+    position: chicane_core::Vec2,
+}
+
+/// `[C, H, W]` u8 to a numpy `[H, W, C]` array (the one copy per step).
+fn hwc<'py>(
+    py: Python<'py>,
+    chw: &[u8],
+    (c, h, w): (usize, usize, usize),
+) -> Bound<'py, PyArray3<u8>> {
+    let mut out = vec![0u8; c * h * w];
+    for ch in 0..c {
+        for (i, &v) in chw[ch * h * w..(ch + 1) * h * w].iter().enumerate() {
+            out[i * c + ch] = v;
+        }
+    }
+    numpy::ndarray::Array3::from_shape_vec((h, w, c), out)
+        .unwrap_or_else(|_| numpy::ndarray::Array3::zeros((h, w, c)))
+        .into_pyarray(py)
+}
+
+impl RustRaceEnv {
+    fn obs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let o = self.env.observation();
+        let cam = self.camera.map(|s| hwc(py, &o.camera, s));
+        let lid = self.lidar.map(|_| o.lidar.clone().into_pyarray(py));
+        Ok(match (cam, lid) {
+            (Some(c), None) => c.into_any(),
+            (None, Some(l)) => l.into_any(),
+            (c, l) => {
+                let d = PyDict::new(py);
+                if let Some(c) = c {
+                    d.set_item("camera", c)?;
+                }
+                if let Some(l) = l {
+                    d.set_item("lidar", l)?;
+                }
+                d.into_any()
+            }
+        })
+    }
+
+    fn info<'py>(&self, py: Python<'py>, info: &Info) -> PyResult<Bound<'py, PyAny>> {
+        let json = serde_json::to_string(&info.params).map_err(value_error)?;
+        let d = self.loads.call1(py, (json,))?.into_bound(py);
+        d.set_item("episode_status", info.episode_status.as_str())?;
+        d.set_item("laps", info.laps)?;
+        d.set_item("lap_times", info.lap_times.clone())?;
+        d.set_item("time", info.time)?;
+        Ok(d)
+    }
+}
+
+#[pymethods]
+impl RustRaceEnv {
+    /// `config`: a run TOML, a DeepRacer custom_files folder or None (the
+    /// built-in defaults); `track`: a built-in name, a .toml or a DeepRacer
+    /// .npy; `reward_function`: a callable taking DeepRacer's params dict;
+    /// `lidar`: add (True) or remove (False) the 64-beam lidar; `camera`:
+    /// keep (True) or remove (False) the camera.
+    #[new]
+    #[pyo3(signature = (config=None, track=None, reward_function=None, lidar=None, camera=None))]
+    fn new(
+        py: Python<'_>,
+        config: Option<PathBuf>,
+        track: Option<String>,
+        reward_function: Option<Py<PyAny>>,
+        lidar: Option<bool>,
+        camera: Option<bool>,
+    ) -> PyResult<Self> {
+        let run = load_run(config, track, lidar, camera)?;
+        let loads = py.import("json")?.getattr("loads")?.unbind();
+        let reward: Box<dyn RewardFunction> = match reward_function {
+            Some(func) => {
+                if !func.bind(py).is_callable() {
+                    return Err(PyValueError::new_err(
+                        "reward_function must be callable: def reward_function(params): return 1.0",
+                    ));
+                }
+                Box::new(CallableReward {
+                    func,
+                    loads: loads.clone_ref(py),
+                })
+            }
+            None => run.make_reward().map_err(value_error)?,
+        };
+        let lidar_range = run
+            .sim
+            .lidar
+            .as_ref()
+            .map_or((0.0, 0.0), |l| (l.min_range, l.max_range));
+        let env = RaceEnv::new(
+            run.sim.clone(),
+            Arc::clone(&run.track),
+            run.action_space.clone(),
+            reward,
+        )
+        .map_err(value_error)?;
+        let space = env.observation_space();
+        Ok(RustRaceEnv {
+            camera: space.camera,
+            lidar: space.lidar,
+            lidar_range,
+            env,
+            loads,
+            position: chicane_core::Vec2::ZERO,
+        })
+    }
+
+    /// `(H, W, C)` of camera observations, or None.
+    #[getter]
+    fn camera_shape(&self) -> Option<(usize, usize, usize)> {
+        self.camera.map(|(c, h, w)| (h, w, c))
+    }
+
+    /// Lidar beams, or None.
+    #[getter]
+    fn lidar_beams(&self) -> Option<usize> {
+        self.lidar
+    }
+
+    /// `(min, max)` lidar range (m).
+    #[getter]
+    fn lidar_range(&self) -> (f64, f64) {
+        self.lidar_range
+    }
+
+    /// `("discrete", [(steering_angle_deg, speed), ...])` or
+    /// `("continuous", (steer_low, steer_high), (speed_low, speed_high))`.
+    #[getter]
+    fn action_space<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match self.env.action_space() {
+            ActionSpace::Discrete(list) => {
+                let v: Vec<(f64, f64)> = list
+                    .iter()
+                    .map(|a| (a.steering_angle_deg, a.speed))
+                    .collect();
+                ("discrete", v).into_pyobject(py)?.into_any()
+            }
+            ActionSpace::Continuous {
+                steering_angle_deg: s,
+                speed: v,
+            } => ("continuous", (s.low, s.high), (v.low, v.high))
+                .into_pyobject(py)?
+                .into_any(),
+        })
+    }
+
+    /// The track's name.
+    #[getter]
+    fn track_name(&self) -> String {
+        self.env.track().name().to_string()
+    }
+
+    /// Starts an episode; `seed` reseeds the env's random start.
+    fn reset<'py>(
+        &mut self,
+        py: Python<'py>,
+        seed: Option<u64>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let info = self
+            .env
+            .reset_in_place(seed, ResetOptions::default())
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        self.position = info.car.position;
+        Ok((self.obs(py)?, self.info(py, &info)?))
+    }
+
+    /// One step: an action index (discrete) or `[steering_angle_deg, speed]`
+    /// (continuous). Returns `(obs, reward, terminated, truncated, info)`.
+    #[allow(clippy::type_complexity)]
+    fn step<'py>(
+        &mut self,
+        py: Python<'py>,
+        action: &Bound<'py, PyAny>,
+    ) -> PyResult<(Bound<'py, PyAny>, f64, bool, bool, Bound<'py, PyAny>)> {
+        let action = match self.env.action_space() {
+            ActionSpace::Discrete(_) => {
+                Action::Discrete(action.extract::<usize>().map_err(|_| {
+                    PyValueError::new_err(format!("action {action}: expected an action index"))
+                })?)
+            }
+            ActionSpace::Continuous { .. } => {
+                let v: Vec<f64> = action.extract().map_err(|_| {
+                    PyValueError::new_err(format!(
+                        "action {action}: expected [steering_angle_deg, speed]"
+                    ))
+                })?;
+                let [s, v] = v[..] else {
+                    return Err(PyValueError::new_err(
+                        "action: expected two values [steering_angle_deg, speed]",
+                    ));
+                };
+                Action::Continuous {
+                    steering_angle_deg: s,
+                    speed: v,
+                }
+            }
+        };
+        let (r, term, trunc, info) = self.env.step_in_place(&action).map_err(value_error)?;
+        self.position = info.car.position;
+        Ok((self.obs(py)?, r, term, trunc, self.info(py, &info)?))
+    }
+
+    /// The track from above with the car as a red square, `[H, W, 3]` u8.
+    fn render_top_down<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<u8>>> {
+        let opts = chicane_tracks::RenderOptions {
+            pixels_per_meter: 40.0,
+            title: false,
+            ..chicane_tracks::RenderOptions::default()
+        };
+        let img = chicane_tracks::render_top_down(self.env.track(), &opts);
+        let (frame, _, _) = chicane_tracks::pixel_frame(self.env.track(), &opts);
+        let (w, h) = (img.width() as i64, img.height() as i64);
+        let mut px = img.into_raw();
+        let (x, y) = frame.to_pixel(self.position);
+        for dy in -3..=3 {
+            for dx in -3..=3 {
+                let (u, v) = (x as i64 + dx, y as i64 + dy);
+                if (0..w).contains(&u) && (0..h).contains(&v) {
+                    let i = ((v * w + u) * 3) as usize;
+                    px[i..i + 3].copy_from_slice(&[220, 30, 30]);
+                }
+            }
+        }
+        Ok(
+            numpy::ndarray::Array3::from_shape_vec((h as usize, w as usize, 3), px)
+                .map_err(value_error)?
+                .into_pyarray(py),
+        )
+    }
+}
+
+/// N race environments stepped in parallel in Rust (rayon) without the
+/// GIL; observations come back as one numpy batch. Autoreset: same step
+/// (Gymnasium's `AutoresetMode.SAME_STEP`).
+#[pyclass(unsendable)]
+struct RustVecEnv {
+    vec: VecEnv,
+    camera: Option<(usize, usize, usize)>,
+    lidar: Option<usize>,
+    discrete: bool,
+}
+
+/// Loads a run config with the Python-side overrides.
+fn load_run(
+    config: Option<PathBuf>,
+    track: Option<String>,
+    lidar: Option<bool>,
+    camera: Option<bool>,
+) -> PyResult<chicane_config::ResolvedRun> {
+    let mut run = chicane_config::load_run(config.as_deref()).map_err(value_error)?;
+    if let Some(spec) = &track {
+        let t = chicane_tracks::load(spec).map_err(|e| value_error(format!("track: {e}")))?;
+        run.track = Arc::new(t);
+    }
+    match lidar {
+        Some(true) if run.sim.lidar.is_none() => run.sim.lidar = Some(LidarConfig::default()),
+        Some(false) => run.sim.lidar = None,
+        _ => {}
+    }
+    if camera == Some(false) {
+        run.sim.camera = None;
+    }
+    Ok(run)
+}
+
+impl RustVecEnv {
+    /// The batch observation: `[N, H, W, C]` u8 and/or `[N, L]` f32.
+    fn obs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let n = self.vec.num_envs();
+        let cam = self.camera.map(|(c, h, w)| {
+            let chw = self.vec.camera_batch();
+            let one = c * h * w;
+            let mut out = vec![0u8; n * one];
+            for e in 0..n {
+                let src = &chw[e * one..(e + 1) * one];
+                let dst = &mut out[e * one..(e + 1) * one];
+                for ch in 0..c {
+                    for (i, &v) in src[ch * h * w..(ch + 1) * h * w].iter().enumerate() {
+                        dst[i * c + ch] = v;
+                    }
+                }
+            }
+            numpy::ndarray::Array4::from_shape_vec((n, h, w, c), out).map(|a| a.into_pyarray(py))
+        });
+        let lid = self.lidar.map(|l| {
+            numpy::ndarray::Array2::from_shape_vec((n, l), self.vec.lidar_batch().to_vec())
+                .map(|a| a.into_pyarray(py))
+        });
+        Ok(match (cam, lid) {
+            (Some(c), None) => c.map_err(value_error)?.into_any(),
+            (None, Some(l)) => l.map_err(value_error)?.into_any(),
+            (c, l) => {
+                let d = PyDict::new(py);
+                if let Some(c) = c {
+                    d.set_item("camera", c.map_err(value_error)?)?;
+                }
+                if let Some(l) = l {
+                    d.set_item("lidar", l.map_err(value_error)?)?;
+                }
+                d.into_any()
+            }
+        })
+    }
+
+    /// Per-env progress, speed and status, and the final observation and
+    /// status of envs whose episode ended this step.
+    fn infos<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let n = self.vec.num_envs();
+        let d = PyDict::new(py);
+        let get = |f: &dyn Fn(&Info) -> f64| -> Vec<f64> {
+            (0..n).map(|i| self.vec.info(i).map_or(0.0, f)).collect()
+        };
+        d.set_item("progress", get(&|i| i.params.progress).into_pyarray(py))?;
+        d.set_item("speed", get(&|i| i.params.speed).into_pyarray(py))?;
+        let status: Vec<&str> = (0..n)
+            .map(|i| self.vec.info(i).map_or("", |x| x.episode_status.as_str()))
+            .collect();
+        d.set_item("episode_status", status)?;
+        let ended: Vec<bool> = (0..n).map(|i| self.vec.final_info(i).is_some()).collect();
+        if ended.iter().any(|&e| e) {
+            let final_status: Vec<Option<&str>> = (0..n)
+                .map(|i| self.vec.final_info(i).map(|x| x.episode_status.as_str()))
+                .collect();
+            let final_progress: Vec<Option<f64>> = (0..n)
+                .map(|i| self.vec.final_info(i).map(|x| x.params.progress))
+                .collect();
+            let fi = PyDict::new(py);
+            fi.set_item("episode_status", final_status)?;
+            fi.set_item("progress", final_progress)?;
+            d.set_item("final_info", fi)?;
+            d.set_item("_final_info", ended.clone().into_pyarray(py))?;
+        }
+        Ok(d)
+    }
+}
+
+#[pymethods]
+impl RustVecEnv {
+    /// `num_envs` envs from one run config (see `RustRaceEnv`), stepped on
+    /// `num_threads` threads (0 = one per core).
+    #[new]
+    #[pyo3(signature = (num_envs, config=None, track=None, lidar=None, camera=None, num_threads=0))]
+    fn new(
+        num_envs: usize,
+        config: Option<PathBuf>,
+        track: Option<String>,
+        lidar: Option<bool>,
+        camera: Option<bool>,
+        num_threads: usize,
+    ) -> PyResult<Self> {
+        let run = load_run(config, track, lidar, camera)?;
+        let rewards = (0..num_envs)
+            .map(|_| run.make_reward().map(Some))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(value_error)?;
+        let rewards = std::sync::Mutex::new(rewards);
+        let vec = VecEnv::new(
+            run.sim.clone(),
+            Arc::clone(&run.track),
+            run.action_space.clone(),
+            |i| {
+                rewards
+                    .lock()
+                    .ok()
+                    .and_then(|mut r| r.get_mut(i).and_then(Option::take))
+                    .unwrap_or_else(|| Box::new(chicane_reward::FollowCenterLine))
+            },
+            num_envs,
+            num_threads,
+        )
+        .map_err(value_error)?;
+        let space = vec.single_observation_space();
+        Ok(RustVecEnv {
+            camera: space.camera,
+            lidar: space.lidar,
+            discrete: matches!(vec.single_action_space(), ActionSpace::Discrete(_)),
+            vec,
+        })
+    }
+
+    /// Number of sub-envs.
+    #[getter]
+    fn num_envs(&self) -> usize {
+        self.vec.num_envs()
+    }
+
+    /// Resets every sub-env (env `i` seeded `seed + i`).
+    fn reset<'py>(
+        &mut self,
+        py: Python<'py>,
+        seed: Option<u64>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+        let vec = &mut self.vec;
+        py.detach(|| vec.reset(seed)).map_err(value_error)?;
+        Ok((self.obs(py)?, self.infos(py)?))
+    }
+
+    /// Steps every sub-env: `actions` is `[N]` indices (discrete) or
+    /// `[N, 2]` (steering_angle_deg, speed). Returns `(obs, rewards,
+    /// terminated, truncated, infos)`.
+    #[allow(clippy::type_complexity)]
+    fn step<'py>(
+        &mut self,
+        py: Python<'py>,
+        actions: &Bound<'py, PyAny>,
+    ) -> PyResult<(
+        Bound<'py, PyAny>,
+        Bound<'py, numpy::PyArray1<f64>>,
+        Bound<'py, numpy::PyArray1<bool>>,
+        Bound<'py, numpy::PyArray1<bool>>,
+        Bound<'py, PyDict>,
+    )> {
+        let n = self.vec.num_envs();
+        let acts: Vec<Action> = if self.discrete {
+            let v: Vec<i64> = actions.extract().map_err(|_| {
+                PyValueError::new_err(format!("actions: expected {n} action indices"))
+            })?;
+            v.into_iter()
+                .map(|a| usize::try_from(a).map(Action::Discrete))
+                .collect::<Result<_, _>>()
+                .map_err(|_| PyValueError::new_err("actions: indices must be >= 0"))?
+        } else {
+            let v: Vec<Vec<f64>> = actions.extract().map_err(|_| {
+                PyValueError::new_err(format!(
+                    "actions: expected [{n}, 2] (steering_angle_deg, speed)"
+                ))
+            })?;
+            v.into_iter()
+                .map(|a| match a[..] {
+                    [s, v] => Ok(Action::Continuous {
+                        steering_angle_deg: s,
+                        speed: v,
+                    }),
+                    _ => Err(PyValueError::new_err(
+                        "actions: each row must be [steering_angle_deg, speed]",
+                    )),
+                })
+                .collect::<PyResult<_>>()?
+        };
+        let vec = &mut self.vec;
+        py.detach(|| vec.step(&acts)).map_err(value_error)?;
+        Ok((
+            self.obs(py)?,
+            self.vec.rewards().to_vec().into_pyarray(py),
+            self.vec.terminated().to_vec().into_pyarray(py),
+            self.vec.truncated().to_vec().into_pyarray(py),
+            self.infos(py)?,
+        ))
+    }
+}
+
+/// The names of chicane's built-in tracks.
+#[pyfunction]
+fn builtin_tracks() -> Vec<String> {
+    chicane_tracks::builtin_names()
+        .map(str::to_string)
+        .collect()
+}
+
+#[pymodule]
+fn _chicane(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<RustRaceEnv>()?;
+    m.add_class::<RustVecEnv>()?;
+    m.add_function(wrap_pyfunction!(builtin_tracks, m)?)?;
+    Ok(())
+}
