@@ -587,3 +587,55 @@ fn export_picks_checkpoints_and_refuses_what_it_cannot_export() {
     let e = support::fails(&["export", dir.to_str().unwrap(), "--out", out_s]);
     assert!(e.contains("not a chicane run folder"), "{e}");
 }
+
+#[test]
+fn chicane_car_drives_a_running_sim_server() {
+    let fx = fixture();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_chicane"))
+        .args(["sim", "serve", "--config"])
+        .arg(fx.join("run.toml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let out = car(&[
+        "run",
+        "--model",
+        bundle().to_str().unwrap(),
+        "--camera",
+        &format!("sim@{addr}"),
+        "--actuator",
+        "sim",
+        "--hz",
+        "0",
+        "--max-frames",
+        "30",
+        "--json",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: Value = serde_json::from_str(&stdout[stdout.find('{').unwrap()..]).unwrap();
+    assert_eq!(r["decisions"], 30);
+    assert!(r["sim"]["progress"].as_f64().unwrap() > 0.0, "{stdout}");
+    // the session ends with the car: the server exits by itself
+    let t0 = Instant::now();
+    while server.try_wait().unwrap().is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "sim serve did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

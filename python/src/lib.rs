@@ -55,6 +55,15 @@ struct RustRaceEnv {
     position: chicane_core::Vec2,
 }
 
+/// Writes channel-major `src` (`[C, H, W]` u8) into `dst` as `[H, W, C]`.
+fn chw_to_hwc(src: &[u8], dst: &mut [u8], (c, h, w): (usize, usize, usize)) {
+    for ch in 0..c {
+        for (i, &v) in src[ch * h * w..(ch + 1) * h * w].iter().enumerate() {
+            dst[i * c + ch] = v;
+        }
+    }
+}
+
 /// `[C, H, W]` u8 to a numpy `[H, W, C]` array (the one copy per step).
 fn hwc<'py>(
     py: Python<'py>,
@@ -62,11 +71,7 @@ fn hwc<'py>(
     (c, h, w): (usize, usize, usize),
 ) -> Bound<'py, PyArray3<u8>> {
     let mut out = vec![0u8; c * h * w];
-    for ch in 0..c {
-        for (i, &v) in chw[ch * h * w..(ch + 1) * h * w].iter().enumerate() {
-            out[i * c + ch] = v;
-        }
-    }
+    chw_to_hwc(chw, &mut out, (c, h, w));
     numpy::ndarray::Array3::from_shape_vec((h, w, c), out)
         .unwrap_or_else(|_| numpy::ndarray::Array3::zeros((h, w, c)))
         .into_pyarray(py)
@@ -326,14 +331,8 @@ impl RustVecEnv {
             let chw = self.vec.camera_batch();
             let one = c * h * w;
             let mut out = vec![0u8; n * one];
-            for e in 0..n {
-                let src = &chw[e * one..(e + 1) * one];
-                let dst = &mut out[e * one..(e + 1) * one];
-                for ch in 0..c {
-                    for (i, &v) in src[ch * h * w..(ch + 1) * h * w].iter().enumerate() {
-                        dst[i * c + ch] = v;
-                    }
-                }
+            for (src, dst) in chw.chunks_exact(one).zip(out.chunks_exact_mut(one)) {
+                chw_to_hwc(src, dst, (c, h, w));
             }
             numpy::ndarray::Array4::from_shape_vec((n, h, w, c), out).map(|a| a.into_pyarray(py))
         });
