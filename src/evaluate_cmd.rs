@@ -66,15 +66,24 @@ fn utc_stamp() -> String {
     )
 }
 
-/// Runs `chicane evaluate`.
-pub fn run(args: EvaluateArgs) -> Result<()> {
-    let config = args.run_dir.join("run.toml");
+/// The `run.toml` of a training run folder.
+///
+/// # Errors
+/// When `run_dir` holds none: it is not the `--out` folder of `chicane train`.
+pub fn run_config(run_dir: &std::path::Path) -> Result<PathBuf> {
+    let config = run_dir.join("run.toml");
     if !config.is_file() {
         bail!(
             "{}: not a chicane run folder (no run.toml); give the --out folder of `chicane train`",
-            args.run_dir.display()
+            run_dir.display()
         );
     }
+    Ok(config)
+}
+
+/// Runs `chicane evaluate`.
+pub fn run(args: EvaluateArgs) -> Result<()> {
+    let config = run_config(&args.run_dir)?;
     let mut run = resolve_run(Some(&config), args.track.as_deref(), None)?;
     if let Some(rt) = &args.race_type {
         let rt: RaceType =

@@ -95,13 +95,7 @@ fn choose_checkpoint(run_dir: &Path, which: &str) -> Result<PathBuf> {
 
 /// Runs `chicane export`.
 pub fn run(args: ExportArgs) -> Result<()> {
-    let config = args.run_dir.join("run.toml");
-    if !config.is_file() {
-        bail!(
-            "{}: not a chicane run folder (no run.toml); give the --out folder of `chicane train`",
-            args.run_dir.display()
-        );
-    }
+    let config = crate::evaluate_cmd::run_config(&args.run_dir)?;
     let run = resolve_run(Some(&config), None, None)?;
     let spec = read_agent_spec(&args.run_dir)?;
     let ckpt = choose_checkpoint(&args.run_dir, &args.checkpoint)?;

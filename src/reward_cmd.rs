@@ -1,7 +1,7 @@
 //! `chicane reward check`: try a reward function before training with it.
 
 use anyhow::{Context, Result, bail};
-use chicane_core::{ActionSpace, Range, Vec2};
+use chicane_core::{ActionSpace, Vec2};
 use chicane_reward::load_reward;
 use chicane_sim::{Driver, PurePursuit, RaceEnv, RandomDriver, ResetOptions, SimConfig};
 use chicane_tracks::{RenderOptions, pixel_frame, ramp_color, render_top_down, save_png};
@@ -105,16 +105,7 @@ fn check(args: CheckArgs) -> Result<()> {
         }),
         ..SimConfig::default()
     };
-    let space = ActionSpace::Continuous {
-        steering_angle_deg: Range {
-            low: -30.0,
-            high: 30.0,
-        },
-        speed: Range {
-            low: 0.1,
-            high: 4.0,
-        },
-    };
+    let space = ActionSpace::full_continuous();
     let mut env = RaceEnv::new(cfg, Arc::clone(&track), space, reward)?;
 
     let mut driver = PurePursuit::default();

@@ -2,7 +2,7 @@
 //! the camera saw, write a DeepRacer sim-trace, summarise.
 
 use anyhow::{Context, Result, bail};
-use chicane_core::{ActionSpace, Range, Vec2};
+use chicane_core::{ActionSpace, Vec2};
 use chicane_reward::FollowCenterLine;
 use chicane_sim::{
     Driver, EpisodeStatus, PurePursuit, RaceEnv, RandomDriver, ResetOptions, SimConfig,
@@ -103,16 +103,7 @@ fn drive(args: DriveArgs) -> Result<()> {
         .camera
         .clone()
         .context("the default config has a camera")?;
-    let space = ActionSpace::Continuous {
-        steering_angle_deg: Range {
-            low: -30.0,
-            high: 30.0,
-        },
-        speed: Range {
-            low: 0.1,
-            high: 4.0,
-        },
-    };
+    let space = ActionSpace::full_continuous();
     let mut env = RaceEnv::new(cfg, Arc::clone(&track), space, Box::new(FollowCenterLine))?;
     let mut driver: Box<dyn Driver> = match args.driver {
         DriverKind::PurePursuit => Box::new(PurePursuit::default()),

@@ -7,7 +7,7 @@
 use crate::train_cmd::resolve_run;
 use anyhow::{Context, Result};
 use chicane_car::sim::{SimCommand, SimFrameHeader, SimHello};
-use chicane_core::{Action, ActionSpace, Range};
+use chicane_core::{Action, ActionSpace};
 use chicane_reward::FollowCenterLine;
 use chicane_sim::{EpisodeStatus, EvalStart, RaceEnv};
 use clap::Args;
@@ -53,16 +53,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     let len = track.length();
     let start = EvalStart::new(&mut sim, &track);
     // any steering angle and speed the car may command
-    let space = ActionSpace::Continuous {
-        steering_angle_deg: Range {
-            low: -chicane_core::limits::MAX_STEERING_DEG,
-            high: chicane_core::limits::MAX_STEERING_DEG,
-        },
-        speed: Range {
-            low: chicane_core::limits::MIN_SPEED,
-            high: chicane_core::limits::MAX_SPEED,
-        },
-    };
+    let space = ActionSpace::full_continuous();
     let dt = 1.0 / sim.physics.action_hz;
     let action_hz = sim.physics.action_hz;
     let mut env = RaceEnv::new(sim, Arc::clone(&track), space, reward)?;

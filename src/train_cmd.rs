@@ -113,13 +113,9 @@ pub fn resolve_run(
 ) -> Result<ResolvedRun> {
     let mut resolved = chicane_config::load_run(run)?;
     if let Some(spec) = track {
-        let t = chicane_tracks::load(spec).with_context(|| format!("--track {spec}"))?;
-        resolved.track = Arc::new(t);
-        // a file is recorded by its absolute path, so run.toml loads from anywhere
-        resolved.track_spec = std::fs::canonicalize(spec)
-            .ok()
-            .filter(|p| p.is_file())
-            .map_or_else(|| spec.to_string(), |p| p.display().to_string());
+        resolved
+            .set_track(spec)
+            .with_context(|| format!("--track {spec}"))?;
     }
     if let Some(s) = seed {
         resolved.seed = s;

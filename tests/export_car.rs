@@ -8,7 +8,7 @@
 
 use chicane_agent::{HostObs, Learner, PpoConfig, read_agent_spec};
 use chicane_car::{Bundle, OnnxPolicy, Policy};
-use chicane_core::{ActionSpace, FrameStack, Range};
+use chicane_core::{ActionSpace, FrameStack};
 use chicane_sim::{Driver, PurePursuit, RaceEnv, ResetOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -119,16 +119,7 @@ fn rendered_frames(n: usize) -> Vec<Vec<u8>> {
     let run = chicane_config::load_run(Some(&fixture().join("run.toml"))).unwrap();
     let reward = run.make_reward().unwrap();
     // the pure-pursuit driver commands any steering angle and speed
-    let space = ActionSpace::Continuous {
-        steering_angle_deg: Range {
-            low: -30.0,
-            high: 30.0,
-        },
-        speed: Range {
-            low: 0.1,
-            high: 4.0,
-        },
-    };
+    let space = ActionSpace::full_continuous();
     let mut env = RaceEnv::new(run.sim.clone(), Arc::clone(&run.track), space, reward).unwrap();
     let mut info = env
         .reset_in_place(Some(3), ResetOptions::default())

@@ -111,7 +111,8 @@ struct BenchArgs {
     json: bool,
 }
 
-fn frame_format(bundle: &Bundle) -> Result<FrameFormat> {
+/// The camera frames and preprocessing the bundle's model needs.
+fn frame_format(bundle: &Bundle) -> Result<(FrameFormat, chicane_core::Preprocess)> {
     let Some(p) = bundle.spec.camera else {
         bail!(
             "{}: this model has no camera input (lidar only); chicane-car drives camera models",
@@ -125,11 +126,12 @@ fn frame_format(bundle: &Bundle) -> Result<FrameFormat> {
             bundle.path.display()
         );
     }
-    Ok(FrameFormat {
+    let fmt = FrameFormat {
         channels: p.channels,
         height: p.height,
         width: p.width,
-    })
+    };
+    Ok((fmt, p))
 }
 
 /// Opens a camera that is not the simulator.
@@ -213,10 +215,7 @@ fn print_report(r: &RunReport) {
 
 fn cmd_run(args: RunArgs) -> Result<()> {
     let bundle = Bundle::open(&args.model)?;
-    let fmt = frame_format(&bundle)?;
-    let Some(preprocess) = bundle.spec.camera else {
-        bail!("the model has no camera input");
-    };
+    let (fmt, preprocess) = frame_format(&bundle)?;
     let cal = match &args.calibration {
         Some(p) => Calibration::load(p)?,
         None => Calibration::default(),
@@ -432,10 +431,7 @@ fn save(cal: &Calibration, path: &Path) {
 
 fn cmd_bench(args: BenchArgs) -> Result<()> {
     let bundle = Bundle::open(&args.model)?;
-    let fmt = frame_format(&bundle)?;
-    let Some(preprocess) = bundle.spec.camera else {
-        bail!("the model has no camera input");
-    };
+    let (fmt, preprocess) = frame_format(&bundle)?;
     let mut policy = OnnxPolicy::load(&bundle)?;
     let mut camera = open_camera(&args.camera, fmt, true)?;
     let mut stack = chicane_core::FrameStack::new(preprocess);

@@ -200,6 +200,21 @@ pub struct ResolvedRun {
 }
 
 impl ResolvedRun {
+    /// Replaces the track with `spec` (a built-in name, a chicane `.toml`
+    /// or a DeepRacer `.npy`). A file is recorded by its absolute path, so
+    /// the run's `run.toml` loads from anywhere.
+    ///
+    /// # Errors
+    /// The track loader's error naming the file and what is wrong.
+    pub fn set_track(&mut self, spec: &str) -> Result<(), chicane_tracks::TrackError> {
+        self.track = Arc::new(chicane_tracks::load(spec)?);
+        self.track_spec = std::fs::canonicalize(spec)
+            .ok()
+            .filter(|p| p.is_file())
+            .map_or_else(|| spec.to_string(), |p| p.display().to_string());
+        Ok(())
+    }
+
     /// A fresh instance of the run's reward function.
     ///
     /// # Errors

@@ -99,6 +99,23 @@ impl Default for ActionSpace {
 }
 
 impl ActionSpace {
+    /// The continuous space spanning DeepRacer's whole range
+    /// ([`limits`]): any steering angle within +-30 deg and any speed
+    /// from 0.1 to 4 m/s (scripted drivers, the car runtime's simulator).
+    pub fn full_continuous() -> ActionSpace {
+        use limits::*;
+        ActionSpace::Continuous {
+            steering_angle_deg: Range {
+                low: -MAX_STEERING_DEG,
+                high: MAX_STEERING_DEG,
+            },
+            speed: Range {
+                low: MIN_SPEED,
+                high: MAX_SPEED,
+            },
+        }
+    }
+
     /// Number of discrete actions, or `None` for a continuous space.
     pub fn num_actions(&self) -> Option<usize> {
         match self {

@@ -309,8 +309,8 @@ fn load_run(
 ) -> PyResult<chicane_config::ResolvedRun> {
     let mut run = chicane_config::load_run(config.as_deref()).map_err(value_error)?;
     if let Some(spec) = &track {
-        let t = chicane_tracks::load(spec).map_err(|e| value_error(format!("track: {e}")))?;
-        run.track = Arc::new(t);
+        run.set_track(spec)
+            .map_err(|e| value_error(format!("track: {e}")))?;
     }
     match lidar {
         Some(true) if run.sim.lidar.is_none() => run.sim.lidar = Some(LidarConfig::default()),

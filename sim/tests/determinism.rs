@@ -76,7 +76,7 @@ fn env_checker_passes_with_everything_on() {
             RaceEnv::new(
                 cfg.clone(),
                 t.clone(),
-                full_continuous(),
+                ActionSpace::full_continuous(),
                 Box::new(FollowCenterLine),
             )
         },

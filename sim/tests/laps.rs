@@ -4,6 +4,7 @@
 
 mod common;
 
+use chicane_core::ActionSpace;
 use chicane_sim::{Driver, EpisodeStatus, PurePursuit, ResetOptions, SimConfig};
 use chicane_tracks::{Direction, builtin_names};
 use common::*;
@@ -16,7 +17,7 @@ fn lap(
     let mut cfg = SimConfig::default();
     cfg.camera = None;
     cfg.lidar = Some(chicane_core::LidarConfig::default());
-    let mut env = env(track(spec), cfg, full_continuous());
+    let mut env = env(track(spec), cfg, ActionSpace::full_continuous());
     let (_, mut info) = env
         .reset(
             Some(3),
@@ -95,7 +96,7 @@ fn stable_at_four_metres_per_second_on_every_builtin_track() {
     let mut cfg = SimConfig::default();
     cfg.camera = None;
     cfg.lidar = Some(chicane_core::LidarConfig::default());
-    let mut e = env(track("speedway"), cfg, full_continuous());
+    let mut e = env(track("speedway"), cfg, ActionSpace::full_continuous());
     let (_, mut info) = e.reset(Some(1), ResetOptions::default()).unwrap();
     let mut top: f64 = 0.0;
     for _ in 0..40 {

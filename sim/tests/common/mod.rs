@@ -1,7 +1,7 @@
 //! Helpers shared by the simulator tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use chicane_core::{ActionSpace, Range};
+use chicane_core::ActionSpace;
 use chicane_reward::FollowCenterLine;
 use chicane_sim::{RaceEnv, SimConfig};
 use chicane_tracks::Track;
@@ -41,20 +41,6 @@ pub fn deepracer_tracks() -> Vec<PathBuf> {
 /// A track by built-in name or path.
 pub fn track(spec: &str) -> Arc<Track> {
     Arc::new(chicane_tracks::load(spec).unwrap())
-}
-
-/// The full continuous action space (DeepRacer's limits).
-pub fn full_continuous() -> ActionSpace {
-    ActionSpace::Continuous {
-        steering_angle_deg: Range {
-            low: -30.0,
-            high: 30.0,
-        },
-        speed: Range {
-            low: 0.1,
-            high: 4.0,
-        },
-    }
 }
 
 /// An env with the centre-line reward.
