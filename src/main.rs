@@ -6,7 +6,6 @@
 
 mod action_space_cmd;
 mod bench_cmd;
-mod chart;
 mod config_cmd;
 mod evaluate_cmd;
 mod export_cmd;

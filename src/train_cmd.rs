@@ -1,6 +1,5 @@
 //! `chicane train`: PPO training with a progress bar, plots and checkpoints.
 
-use crate::chart::{self, Panel};
 use anyhow::{Context, Result, bail};
 use chicane_agent::burn::tensor::Device;
 use chicane_agent::{
@@ -134,30 +133,10 @@ struct CliObserver {
 
 impl CliObserver {
     fn plot(&self) -> Result<()> {
-        let pts = |f: &dyn Fn(&EpisodeRecord) -> f64| {
-            self.episodes
-                .iter()
-                .map(|e| (e.episode as f64, f(e)))
-                .collect::<Vec<_>>()
-        };
-        let panels = [
-            Panel {
-                title: "reward per episode",
-                points: pts(&|e| e.reward),
-                y_range: None,
-            },
-            Panel {
-                title: "progress per episode (%)",
-                points: pts(&|e| e.progress),
-                y_range: Some((0.0, 100.0)),
-            },
-            Panel {
-                title: "lap time (s), completed laps",
-                points: pts(&|e| e.lap_time.unwrap_or(f64::NAN)),
-                y_range: None,
-            },
-        ];
-        chart::save(&panels, "episode", &self.out.join("training.png"))
+        Ok(chicane_agent::plot_training(
+            &self.episodes,
+            &self.out.join("training.png"),
+        )?)
     }
 }
 
@@ -286,7 +265,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         last: None,
     };
     if args.resume {
-        obs.episodes = read_episodes(&opts.out_dir.join("metrics.jsonl"));
+        obs.episodes = chicane_agent::read_episodes(&opts.out_dir.join("metrics.jsonl"));
         obs.bar.set_position(obs.episodes.len() as u64);
     }
     let summary = chicane_agent::train(&run, &opts, &mut obs);
@@ -314,15 +293,4 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     println!("  evaluate it: chicane evaluate {}", opts.out_dir.display());
     Ok(())
-}
-
-/// The episode records in a run's `metrics.jsonl`.
-pub fn read_episodes(path: &Path) -> Vec<EpisodeRecord> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v.get("type").and_then(|t| t.as_str()) == Some("episode"))
-        .filter_map(|v| serde_json::from_value(v.get("record")?.clone()).ok())
-        .collect()
 }

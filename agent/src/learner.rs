@@ -18,7 +18,7 @@ use std::path::Path;
 /// # Shapes
 /// `camera`: `[n, C, H, W]` f32 flattened (empty without a camera);
 /// `vector`: `[n, L]` f32 flattened (empty without lidar).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct HostObs {
     /// Number of observations.
     pub n: usize,
@@ -66,7 +66,7 @@ pub struct UpdateStats {
 /// # Shapes
 /// `obs`: `B` observations; `raw_actions`: `[B, D]` (`D` = 1 for a
 /// categorical head); the rest `[B]`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Rollout {
     /// Observations.
     pub obs: HostObs,
@@ -441,6 +441,49 @@ impl Learner {
             path: o.clone(),
             detail: e.to_string(),
         })
+    }
+
+    /// The network's weights as an in-memory burnpack (what `model.bpk`
+    /// holds), to send to rollout workers.
+    ///
+    /// # Errors
+    /// [`AgentError::Checkpoint`] when burn cannot serialise the record.
+    pub fn weights(&self) -> Result<Vec<u8>, AgentError> {
+        let bytes =
+            self.model
+                .clone()
+                .into_record()
+                .into_bytes()
+                .map_err(|e| AgentError::Checkpoint {
+                    path: "<weights>".into(),
+                    detail: e.to_string(),
+                })?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Replaces the network's weights with `bytes` from
+    /// [`Learner::weights`] (the optimizer state is kept).
+    ///
+    /// # Errors
+    /// [`AgentError::Checkpoint`] for bytes that are not a burnpack of this
+    /// network; the learner is unchanged then.
+    pub fn set_weights(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
+        let err = |detail: String| AgentError::Checkpoint {
+            path: "<weights>".into(),
+            detail,
+        };
+        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+            bytes.to_vec(),
+        ))
+        .map_err(|e| err(format!("{e} (not a burnpack)")))?;
+        let model = self
+            .model
+            .clone()
+            .try_load_record(record)
+            .map_err(|e| err(format!("{e} (weights of a different network)")))?;
+        self.model = model;
+        self.inference = self.model.valid();
+        Ok(())
     }
 
     /// Loads the weights from `dir/model.bpk` and, with `with_optimizer`,

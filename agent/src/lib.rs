@@ -5,6 +5,7 @@
 //! The backend is a runtime [`burn::tensor::Device`]; which backends exist
 //! is decided by the features of the leaf binary (`burn/flex` by default).
 
+mod chart;
 mod checkpoint;
 mod error;
 mod evaluate;
@@ -12,9 +13,11 @@ mod learner;
 mod net;
 mod onnx;
 mod ppo;
+mod rollout;
 mod trainer;
 
 pub use burn;
+pub use chart::{Panel, plot_training, read_episodes, render as render_chart, save as save_chart};
 pub use checkpoint::{
     AgentSpec, TrainerState, latest_checkpoint, list_checkpoints, read_agent_spec, read_state,
 };
@@ -30,7 +33,8 @@ pub use ppo::{
     PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy, gae, gaussian_log_prob_entropy,
     ppo_loss,
 };
+pub use rollout::{NoHooks, RolloutBatch, RolloutHooks, RolloutWorker, WorkerEpisode};
 pub use trainer::{
     EpisodeRecord, IterationRecord, RolloutLength, StopReason, TrainObserver, TrainOptions,
-    TrainSummary, agent_spec, model_metadata, ppo_from_run, train,
+    TrainSummary, TrainingRun, agent_spec, model_metadata, ppo_from_run, train,
 };

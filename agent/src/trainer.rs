@@ -7,20 +7,20 @@ use crate::checkpoint::{
     write_atomic,
 };
 use crate::error::AgentError;
-use crate::learner::{HostObs, Learner, Rollout, UpdateStats, head_for};
+use crate::learner::{Learner, Rollout, UpdateStats, head_for};
 use crate::net::{ActorCriticConfig, NetworkKind};
-use crate::ppo::{PpoConfig, ValueLoss, gae};
+use crate::ppo::{PpoConfig, ValueLoss};
+use crate::rollout::{RolloutBatch, RolloutHooks, RolloutWorker, WorkerEpisode};
 use burn::tensor::Device;
 use chicane_config::ResolvedRun;
-use chicane_core::{FrameStack, ModelMetadata, Preprocess, Sensor};
-use chicane_sim::{SIMTRACE_HEADER, VecEnv, row_without_episode};
+use chicane_core::{ModelMetadata, Preprocess, Sensor};
+use chicane_sim::SIMTRACE_HEADER;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How long a rollout is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,74 +263,6 @@ pub fn model_metadata(run: &ResolvedRun, network: NetworkKind) -> ModelMetadata 
     }
 }
 
-/// Per-env observation state: frame stacks and the host batch.
-pub(crate) struct ObsState {
-    pre: Option<Preprocess>,
-    stacks: Vec<FrameStack>,
-    lidar_len: usize,
-}
-
-impl ObsState {
-    pub(crate) fn new(pre: Option<Preprocess>, n: usize, lidar_len: usize) -> Self {
-        Self {
-            pre,
-            stacks: pre.map_or_else(Vec::new, |p| vec![FrameStack::new(p); n]),
-            lidar_len,
-        }
-    }
-
-    /// Restarts env `i`'s stack with `frame`.
-    pub(crate) fn reset(&mut self, i: usize, frame: &[u8]) {
-        if let Some(s) = self.stacks.get_mut(i) {
-            s.reset(frame);
-        }
-    }
-
-    /// Appends `frame` to env `i`'s stack.
-    pub(crate) fn push(&mut self, i: usize, frame: &[u8]) {
-        if let Some(s) = self.stacks.get_mut(i) {
-            s.push(frame);
-        }
-    }
-
-    /// The batch of every env's current observation.
-    pub(crate) fn batch(&self, lidar: &[f32]) -> HostObs {
-        let n = self
-            .stacks
-            .len()
-            .max(lidar.len().checked_div(self.lidar_len).unwrap_or(0));
-        HostObs {
-            n,
-            camera: self
-                .stacks
-                .iter()
-                .flat_map(|s| s.observation().iter().copied())
-                .collect(),
-            vector: lidar.to_vec(),
-        }
-    }
-
-    /// The observation env `i` would have after `frame` (for bootstrapping
-    /// a truncated episode's value) without changing its stack.
-    pub(crate) fn peek(&self, i: usize, frame: &[u8], lidar: &[f32]) -> HostObs {
-        let mut camera = Vec::new();
-        if let Some(s) = self.stacks.get(i) {
-            let mut s = s.clone();
-            s.push(frame);
-            camera = s.observation().to_vec();
-        }
-        HostObs {
-            n: 1,
-            camera,
-            vector: lidar.to_vec(),
-        }
-    }
-
-    fn frame_len(&self) -> usize {
-        self.pre.map_or(0, |p| p.frame_len())
-    }
-}
-
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> AgentError + '_ {
     move |source| AgentError::Io {
         path: path.to_path_buf(),
@@ -355,12 +287,6 @@ fn append_trace(dir: &Path, index: u64, episode: u64, rows: &[String]) -> Result
         text.push_str(&format!("{episode},{row}\n"));
     }
     file.write_all(text.as_bytes()).map_err(io_err(&path))
-}
-
-fn now_ms() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
 }
 
 /// DeepRacer's `training_metrics.json` entry of one episode.
@@ -390,360 +316,458 @@ pub(crate) fn deepracer_status(status: &str) -> &'static str {
     }
 }
 
-/// Trains the run described by `run` with `opts`, reporting to `observer`.
+/// The run folder's logs and counters (everything but the network).
+struct RunLog {
+    out: PathBuf,
+    trace_dir: PathBuf,
+    metrics: std::fs::File,
+    metrics_path: PathBuf,
+    dr_metrics: Vec<DeepRacerEpisodeMetric>,
+    dr_metrics_path: PathBuf,
+    state: TrainerState,
+    rollout: RolloutLength,
+    started: Instant,
+    elapsed_before: f64,
+    iter_started: Instant,
+    steps_before: u64,
+    /// Episodes of the rollout in progress.
+    finished: Vec<EpisodeRecord>,
+    /// Episodes that ended in the last update's rollout.
+    last_iteration_episodes: usize,
+}
+
+impl RunLog {
+    fn elapsed(&self) -> f64 {
+        self.elapsed_before + self.started.elapsed().as_secs_f64()
+    }
+
+    fn record_episode(&mut self, ep: &WorkerEpisode) -> Result<EpisodeRecord, AgentError> {
+        let rec = EpisodeRecord {
+            episode: self.state.episodes,
+            iteration: self.state.iteration,
+            steps: ep.steps,
+            reward: ep.reward,
+            progress: ep.progress,
+            status: ep.status.clone(),
+            lap_time: ep.lap_time,
+            elapsed_s: self.elapsed(),
+        };
+        if let Some(t) = rec.lap_time {
+            self.state.laps += 1;
+            self.state.best_lap = Some(self.state.best_lap.map_or(t, |b: f64| b.min(t)));
+        }
+        self.dr_metrics.push(DeepRacerEpisodeMetric {
+            reward_score: rec.reward.round() as i64,
+            metric_time: ep.end_ms,
+            start_time: ep.start_ms,
+            elapsed_time_in_milliseconds: ep.end_ms.saturating_sub(ep.start_ms),
+            episode: rec.episode,
+            trial: rec.episode + 1,
+            phase: "training".into(),
+            completion_percentage: rec.progress.round() as i64,
+            episode_status: deepracer_status(&rec.status).into(),
+        });
+        // DeepRacer numbers episodes in order and puts
+        // num_episodes_between_training of them in each N-iteration.csv
+        // (deepracer-utils relies on it)
+        let file_index = match self.rollout {
+            RolloutLength::Episodes(n) => rec.episode / n.max(1) as u64,
+            RolloutLength::StepsPerEnv(_) => self.state.iteration,
+        };
+        append_trace(&self.trace_dir, file_index, rec.episode, &ep.trace_rows)?;
+        let line = serde_json::json!({"type": "episode", "record": &rec});
+        writeln!(self.metrics, "{line}").map_err(io_err(&self.metrics_path))?;
+        self.state.episodes += 1;
+        self.finished.push(rec.clone());
+        Ok(rec)
+    }
+}
+
+/// The learner's side of a training run: the run folder (config, metadata,
+/// `metrics.jsonl`, sim-traces, DeepRacer's `training_metrics.json`,
+/// checkpoints), the [`Learner`] and the counters. Rollouts come from one
+/// local [`RolloutWorker`] ([`train`]) or from remote workers
+/// ([`TrainingRun::update_from_batches`]).
+pub struct TrainingRun {
+    learner: Learner,
+    rng: ChaCha8Rng,
+    log: RunLog,
+    spec: AgentSpec,
+    reset_seed: u64,
+    checkpoints_kept: usize,
+    max_time: Option<Duration>,
+    max_episodes: Option<u64>,
+    target_avg_score: Option<f64>,
+    target_avg_progress: Option<f64>,
+}
+
+impl std::fmt::Debug for TrainingRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainingRun")
+            .field("out", &self.log.out)
+            .field("state", &self.log.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TrainingRun {
+    /// Creates the run folder `opts.out_dir` (or reopens it with
+    /// `opts.resume`) and the learner; with `opts.clone_from`, starts from
+    /// that run's latest weights.
+    ///
+    /// Writes `run.toml` (the resolved config), `model_metadata.json` (also
+    /// as `model/model_metadata.json`, with `ip/hyperparameters.json`, where
+    /// DeepRacer-for-Cloud keeps them) and `agent.json`.
+    ///
+    /// # Errors
+    /// A run folder that already holds a run (without `resume`), a missing
+    /// or corrupt checkpoint (on `resume` or `clone_from`; nothing is
+    /// deleted), a network that does not fit the sensors, or an I/O error
+    /// naming the file.
+    pub fn open(run: &ResolvedRun, opts: &TrainOptions) -> Result<TrainingRun, AgentError> {
+        let out = &opts.out_dir;
+        let spec = agent_spec(run, opts.network)?;
+        let ppo = ppo_from_run(run, opts.gae_lambda)?;
+        let has_run = out.join("agent.json").exists();
+        if has_run && !opts.resume {
+            return Err(AgentError::Checkpoint {
+                path: out.clone(),
+                detail: "already holds a training run: add --resume to continue it, or choose \
+                         another --out"
+                    .into(),
+            });
+        }
+        let mut learner = Learner::new(
+            spec.network.clone(),
+            ppo,
+            run.action_space.clone(),
+            &opts.device,
+            run.seed,
+        )?;
+        let mut state = TrainerState {
+            rng_seed: run.seed ^ 0x5eed_c41c_a9e0,
+            ..TrainerState::default()
+        };
+        if opts.resume {
+            let saved = read_agent_spec(out)?;
+            if saved.network != spec.network {
+                return Err(AgentError::Checkpoint {
+                    path: out.join("agent.json"),
+                    detail: format!(
+                        "the run was trained with {:?}; this config asks for {:?}: resume with \
+                         the same network and sensors",
+                        saved.network.network, spec.network.network
+                    ),
+                });
+            }
+            let ckpt = latest_checkpoint(out)?;
+            state = read_state(&ckpt)?;
+            learner.load(&ckpt, true)?;
+        } else if let Some(src) = &opts.clone_from {
+            let saved = read_agent_spec(src)?;
+            if saved.network != spec.network {
+                return Err(AgentError::Checkpoint {
+                    path: src.join("agent.json"),
+                    detail: format!(
+                        "cannot clone: that run's network {:?} (input {:?}, head {:?}) differs \
+                         from this run's {:?} (input {:?}, head {:?}); keep the network, \
+                         sensors and action space",
+                        saved.network.network,
+                        saved.network.camera,
+                        saved.network.head,
+                        spec.network.network,
+                        spec.network.camera,
+                        spec.network.head
+                    ),
+                });
+            }
+            learner.load(&latest_checkpoint(src)?, false)?;
+        }
+        std::fs::create_dir_all(out).map_err(io_err(out))?;
+        let trace_dir = out.join("training-simtrace");
+        std::fs::create_dir_all(&trace_dir).map_err(io_err(&trace_dir))?;
+        write_atomic(&out.join("run.toml"), run.to_toml().as_bytes())?;
+        let metadata = model_metadata(run, opts.network).to_json_string();
+        write_atomic(&out.join("model_metadata.json"), metadata.as_bytes())?;
+        // DeepRacer's (DRfC's) places, where deepracer-utils looks for them
+        for dir in ["model", "ip"] {
+            std::fs::create_dir_all(out.join(dir)).map_err(io_err(&out.join(dir)))?;
+        }
+        write_atomic(&out.join("model/model_metadata.json"), metadata.as_bytes())?;
+        let hp = serde_json::to_vec_pretty(&run.hyperparameters).map_err(|e| {
+            AgentError::Checkpoint {
+                path: out.join("ip/hyperparameters.json"),
+                detail: e.to_string(),
+            }
+        })?;
+        write_atomic(&out.join("ip/hyperparameters.json"), &hp)?;
+        let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| AgentError::Checkpoint {
+            path: out.join("agent.json"),
+            detail: e.to_string(),
+        })?;
+        write_atomic(&out.join("agent.json"), &spec_json)?;
+        let metrics_path = out.join("metrics.jsonl");
+        let metrics = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&metrics_path)
+            .map_err(io_err(&metrics_path))?;
+        let dr_metrics_path = out.join("training_metrics.json");
+        let dr_metrics: Vec<DeepRacerEpisodeMetric> = std::fs::read_to_string(&dr_metrics_path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| serde_json::from_value(v.get("metrics")?.clone()).ok())
+            .unwrap_or_default();
+        let mut rng = ChaCha8Rng::seed_from_u64(state.rng_seed);
+        rng.set_word_pos(state.rng_word_pos);
+        let reset_seed = run
+            .seed
+            .wrapping_add(state.iteration.wrapping_mul(1_000_003));
+        let now = Instant::now();
+        Ok(TrainingRun {
+            learner,
+            rng,
+            spec,
+            reset_seed,
+            checkpoints_kept: opts.checkpoints_kept,
+            max_time: opts.max_time,
+            max_episodes: opts.max_episodes,
+            target_avg_score: opts.target_avg_score,
+            target_avg_progress: opts.target_avg_progress,
+            log: RunLog {
+                out: out.clone(),
+                trace_dir,
+                metrics,
+                metrics_path,
+                dr_metrics,
+                dr_metrics_path,
+                elapsed_before: state.elapsed_s,
+                steps_before: state.total_steps,
+                state,
+                rollout: opts.rollout,
+                started: now,
+                iter_started: now,
+                finished: Vec::new(),
+                last_iteration_episodes: 0,
+            },
+        })
+    }
+
+    /// The learner (its policy acts in rollouts).
+    pub fn learner(&self) -> &Learner {
+        &self.learner
+    }
+
+    /// The counters so far.
+    pub fn state(&self) -> &TrainerState {
+        &self.log.state
+    }
+
+    /// The network and preprocessing of this run.
+    pub fn spec(&self) -> &AgentSpec {
+        &self.spec
+    }
+
+    /// The run folder.
+    pub fn out_dir(&self) -> &Path {
+        &self.log.out
+    }
+
+    /// The seed workers reset their envs with (the run's seed, moved on by
+    /// the iterations done so a resumed run sees new episodes).
+    pub fn reset_seed(&self) -> u64 {
+        self.reset_seed
+    }
+
+    /// Logs one finished episode (sim-trace rows, `metrics.jsonl`,
+    /// DeepRacer's metrics) under the next episode number.
+    ///
+    /// # Errors
+    /// [`AgentError::Io`] naming the file.
+    pub fn record_episode(&mut self, episode: &WorkerEpisode) -> Result<EpisodeRecord, AgentError> {
+        self.log.record_episode(episode)
+    }
+
+    /// Counts `env_steps` env steps taken.
+    pub fn add_steps(&mut self, env_steps: u64) {
+        self.log.state.total_steps += env_steps;
+    }
+
+    /// One PPO update on `rollout`, then a checkpoint and the iteration's
+    /// line in the logs. Returns the iteration record and the checkpoint.
+    ///
+    /// # Errors
+    /// [`AgentError::NonFinite`] (the last good checkpoint is kept) or an
+    /// I/O error naming the file.
+    pub fn update(&mut self, rollout: &Rollout) -> Result<(IterationRecord, PathBuf), AgentError> {
+        let update = self.learner.update(rollout, &mut self.rng)?;
+        let log = &mut self.log;
+        log.state.iteration += 1;
+        log.state.elapsed_s = log.elapsed();
+        log.state.rng_word_pos = self.rng.get_word_pos();
+        let ckpt = save_checkpoint(&log.out, &self.learner, &log.state, self.checkpoints_kept)?;
+        let finished = std::mem::take(&mut log.finished);
+        log.last_iteration_episodes = finished.len();
+        let n_eps = finished.len().max(1) as f64;
+        let rec = IterationRecord {
+            iteration: log.state.iteration,
+            episodes: log.state.episodes,
+            total_steps: log.state.total_steps,
+            steps_per_s: (log.state.total_steps - log.steps_before) as f64
+                / log.iter_started.elapsed().as_secs_f64().max(1e-9),
+            mean_reward: finished.iter().map(|e| e.reward).sum::<f64>() / n_eps,
+            mean_progress: finished.iter().map(|e| e.progress).sum::<f64>() / n_eps,
+            laps: finished.iter().filter(|e| e.lap_time.is_some()).count() as u64,
+            best_lap: log.state.best_lap,
+            update,
+            elapsed_s: log.state.elapsed_s,
+        };
+        let line = serde_json::json!({"type": "iteration", "record": &rec});
+        writeln!(log.metrics, "{line}").map_err(io_err(&log.metrics_path))?;
+        log.metrics.flush().map_err(io_err(&log.metrics_path))?;
+        let dr = serde_json::json!({
+            "metrics": &log.dr_metrics,
+            "version": "2",
+            "best_model_metric": "progress",
+        });
+        write_atomic(&log.dr_metrics_path, dr.to_string().as_bytes())?;
+        log.iter_started = Instant::now();
+        log.steps_before = log.state.total_steps;
+        Ok((rec, ckpt))
+    }
+
+    /// Records the episodes and steps of `batches` (in the order given)
+    /// and runs one update on their joined experience: what the learner of
+    /// a distributed run does with its workers' rollouts.
+    ///
+    /// # Errors
+    /// As [`TrainingRun::record_episode`] and [`TrainingRun::update`].
+    pub fn update_from_batches(
+        &mut self,
+        batches: &[RolloutBatch],
+    ) -> Result<(IterationRecord, PathBuf), AgentError> {
+        for b in batches {
+            for ep in &b.episodes {
+                self.record_episode(ep)?;
+            }
+            self.add_steps(b.env_steps);
+        }
+        self.update(&RolloutBatch::concat(batches))
+    }
+
+    /// Why training should stop after the iteration `rec`, if it should:
+    /// the options' time, episode, score and progress limits.
+    pub fn stop_reason(&self, rec: &IterationRecord) -> Option<StopReason> {
+        if self
+            .max_time
+            .is_some_and(|t| self.log.started.elapsed() >= t)
+        {
+            return Some(StopReason::MaxTime);
+        }
+        if self
+            .max_episodes
+            .is_some_and(|m| self.log.state.episodes >= m)
+        {
+            return Some(StopReason::MaxEpisodes);
+        }
+        if self.log.last_iteration_episodes > 0 {
+            if self.target_avg_score.is_some_and(|s| rec.mean_reward >= s) {
+                return Some(StopReason::AvgScore);
+            }
+            if self
+                .target_avg_progress
+                .is_some_and(|p| rec.mean_progress >= p)
+            {
+                return Some(StopReason::AvgProgress);
+            }
+        }
+        None
+    }
+
+    /// Writes a checkpoint of the current weights and counters without an
+    /// update (on Ctrl-C: the unfinished rollout's counters are kept).
+    ///
+    /// # Errors
+    /// An I/O error naming the file.
+    pub fn checkpoint(&mut self) -> Result<PathBuf, AgentError> {
+        let log = &mut self.log;
+        log.state.elapsed_s = log.elapsed();
+        log.state.rng_word_pos = self.rng.get_word_pos();
+        log.metrics.flush().map_err(io_err(&log.metrics_path))?;
+        save_checkpoint(&log.out, &self.learner, &log.state, self.checkpoints_kept)
+    }
+}
+
+/// The local trainer's hooks: episodes go to the run log and the observer.
+struct LocalHooks<'a> {
+    log: &'a mut RunLog,
+    observer: &'a mut dyn TrainObserver,
+}
+
+impl RolloutHooks for LocalHooks<'_> {
+    fn episode(&mut self, episode: &WorkerEpisode) -> Result<(), AgentError> {
+        let rec = self.log.record_episode(episode)?;
+        self.observer.episode(&rec);
+        Ok(())
+    }
+
+    fn step(&mut self, env_steps: u64) {
+        self.log.state.total_steps += env_steps;
+        self.observer.steps(self.log.state.total_steps);
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.observer.stop_requested()
+    }
+}
+
+/// Trains the run described by `run` with `opts`, reporting to `observer`:
+/// a [`TrainingRun`] fed by one local [`RolloutWorker`] with
+/// `opts.num_envs` envs.
 ///
-/// Writes into `opts.out_dir`: `run.toml` (the resolved config),
-/// `model_metadata.json` (also as `model/model_metadata.json`, with
-/// `ip/hyperparameters.json`, where DeepRacer-for-Cloud keeps them), `agent.json`, `metrics.jsonl` (one JSON object
-/// per episode and per iteration), `training-simtrace/N-iteration.csv`,
-/// `training_metrics.json` (DeepRacer's format) and `checkpoints/`.
+/// Writes into `opts.out_dir` what [`TrainingRun::open`] lists, plus
+/// `metrics.jsonl` (one JSON object per episode and per iteration),
+/// `training-simtrace/N-iteration.csv`, `training_metrics.json`
+/// (DeepRacer's format) and `checkpoints/`.
 ///
 /// # Errors
-/// A run folder that already holds a run (without `resume`), a missing or
-/// corrupt checkpoint (on `resume` or `clone_from`; nothing is deleted), an
-/// env or reward error, or a non-finite loss (the last good checkpoint is
-/// kept).
+/// As [`TrainingRun::open`]; an env or reward error, or a non-finite loss
+/// (the last good checkpoint is kept).
 pub fn train(
     run: &ResolvedRun,
     opts: &TrainOptions,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainSummary, AgentError> {
-    let out = &opts.out_dir;
-    let spec = agent_spec(run, opts.network)?;
-    let ppo = ppo_from_run(run, opts.gae_lambda)?;
-    let has_run = out.join("agent.json").exists();
-    if has_run && !opts.resume {
-        return Err(AgentError::Checkpoint {
-            path: out.clone(),
-            detail: "already holds a training run: add --resume to continue it, or choose \
-                     another --out"
-                .into(),
-        });
-    }
-    let mut learner = Learner::new(
-        spec.network.clone(),
-        ppo,
-        run.action_space.clone(),
-        &opts.device,
-        run.seed,
-    )?;
-    let mut state = TrainerState {
-        rng_seed: run.seed ^ 0x5eed_c41c_a9e0,
-        ..TrainerState::default()
-    };
-    if opts.resume {
-        let saved = read_agent_spec(out)?;
-        if saved.network != spec.network {
-            return Err(AgentError::Checkpoint {
-                path: out.join("agent.json"),
-                detail: format!(
-                    "the run was trained with {:?}; this config asks for {:?}: resume with the \
-                     same network and sensors",
-                    saved.network.network, spec.network.network
-                ),
-            });
-        }
-        let ckpt = latest_checkpoint(out)?;
-        state = read_state(&ckpt)?;
-        learner.load(&ckpt, true)?;
-    } else if let Some(src) = &opts.clone_from {
-        let saved = read_agent_spec(src)?;
-        if saved.network != spec.network {
-            return Err(AgentError::Checkpoint {
-                path: src.join("agent.json"),
-                detail: format!(
-                    "cannot clone: that run's network {:?} (input {:?}, head {:?}) differs from \
-                     this run's {:?} (input {:?}, head {:?}); keep the network, sensors and \
-                     action space",
-                    saved.network.network,
-                    saved.network.camera,
-                    saved.network.head,
-                    spec.network.network,
-                    spec.network.camera,
-                    spec.network.head
-                ),
-            });
-        }
-        learner.load(&latest_checkpoint(src)?, false)?;
-    }
-    std::fs::create_dir_all(out).map_err(io_err(out))?;
-    let trace_dir = out.join("training-simtrace");
-    std::fs::create_dir_all(&trace_dir).map_err(io_err(&trace_dir))?;
-    write_atomic(&out.join("run.toml"), run.to_toml().as_bytes())?;
-    write_atomic(
-        &out.join("model_metadata.json"),
-        model_metadata(run, opts.network)
-            .to_json_string()
-            .as_bytes(),
-    )?;
-    // DeepRacer's (DRfC's) places, where deepracer-utils looks for them
-    for dir in ["model", "ip"] {
-        std::fs::create_dir_all(out.join(dir)).map_err(io_err(&out.join(dir)))?;
-    }
-    write_atomic(
-        &out.join("model/model_metadata.json"),
-        model_metadata(run, opts.network)
-            .to_json_string()
-            .as_bytes(),
-    )?;
-    let hp =
-        serde_json::to_vec_pretty(&run.hyperparameters).map_err(|e| AgentError::Checkpoint {
-            path: out.join("ip/hyperparameters.json"),
-            detail: e.to_string(),
-        })?;
-    write_atomic(&out.join("ip/hyperparameters.json"), &hp)?;
-    let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| AgentError::Checkpoint {
-        path: out.join("agent.json"),
-        detail: e.to_string(),
-    })?;
-    write_atomic(&out.join("agent.json"), &spec_json)?;
-    let metrics_path = out.join("metrics.jsonl");
-    let mut metrics = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&metrics_path)
-        .map_err(io_err(&metrics_path))?;
-    let dr_metrics_path = out.join("training_metrics.json");
-    let mut dr_metrics: Vec<DeepRacerEpisodeMetric> = std::fs::read_to_string(&dr_metrics_path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| serde_json::from_value(v.get("metrics")?.clone()).ok())
-        .unwrap_or_default();
-
-    let mut rng = ChaCha8Rng::seed_from_u64(state.rng_seed);
-    rng.set_word_pos(state.rng_word_pos);
+    let mut tr = TrainingRun::open(run, opts)?;
     let num_envs = opts.num_envs.max(1);
-    let mut rewards_fns = Vec::with_capacity(num_envs);
-    for _ in 0..num_envs {
-        rewards_fns.push(Some(run.make_reward().map_err(|e| {
-            AgentError::Sim(chicane_sim::SimError::Config {
-                field: "reward".into(),
-                problem: e.to_string(),
-            })
-        })?));
-    }
-    let rewards_cell = std::sync::Mutex::new(rewards_fns);
-    let mut venv = VecEnv::new(
-        run.sim.clone(),
-        Arc::clone(&run.track),
-        run.action_space.clone(),
-        |i| {
-            rewards_cell
-                .lock()
-                .ok()
-                .and_then(|mut v| v.get_mut(i).and_then(Option::take))
-                .unwrap_or_else(|| Box::new(chicane_reward::FollowCenterLine))
-        },
+    let mut worker = RolloutWorker::new(
+        run,
+        tr.spec.preprocess,
         num_envs,
         opts.num_threads,
+        tr.reset_seed,
+        tr.log.state.total_steps / num_envs as u64,
     )?;
-    let lidar_len = venv.single_observation_space().lidar.unwrap_or(0);
-    let mut obs = ObsState::new(spec.preprocess, num_envs, lidar_len);
-    venv.reset(Some(
-        run.seed
-            .wrapping_add(state.iteration.wrapping_mul(1_000_003)),
-    ))?;
-    let fl = obs.frame_len();
-    for i in 0..num_envs {
-        obs.reset(i, &venv.camera_batch()[i * fl..(i + 1) * fl]);
-    }
-
-    let dt = 1.0 / run.sim.physics.action_hz;
-    let gamma = learner.ppo().discount_factor as f32;
-    let lambda = learner.ppo().gae_lambda as f32;
-    let started = Instant::now();
-    let elapsed_before = state.elapsed_s;
-    let elapsed = |started: &Instant| elapsed_before + started.elapsed().as_secs_f64();
-    // per-env running episode accumulators
-    let mut ep_reward = vec![0.0f64; num_envs];
-    let mut ep_start_ms = vec![now_ms(); num_envs];
-    // sim-trace rows of each env's episode in progress
-    let mut pending_rows: Vec<Vec<String>> = vec![Vec::new(); num_envs];
-
     let (stop, checkpoint) = loop {
-        let iter_started = Instant::now();
-        let steps_before = state.total_steps;
-        let mut roll_obs = HostObs::default();
-        let (mut raw, mut logp, mut values, mut rewards, mut dones) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut finished: Vec<EpisodeRecord> = Vec::new();
-        let mut steps_this = 0usize;
-        let mut interrupted = false;
-        loop {
-            let batch = obs.batch(venv.lidar_batch());
-            let samples = learner.act(&batch, &mut rng, false);
-            let actions: Vec<_> = samples.iter().map(|s| s.action).collect();
-            venv.step(&actions)?;
-            steps_this += 1;
-            state.total_steps += num_envs as u64;
-            roll_obs.n += batch.n;
-            roll_obs.camera.extend_from_slice(&batch.camera);
-            roll_obs.vector.extend_from_slice(&batch.vector);
-            for (i, s) in samples.iter().enumerate() {
-                let mut r = venv.rewards()[i];
-                let (term, trunc) = (venv.terminated()[i], venv.truncated()[i]);
-                let done = term || trunc;
-                let info = if done {
-                    venv.final_info(i)
-                } else {
-                    venv.info(i)
-                };
-                if let Some(info) = info {
-                    let tstamp = (state.total_steps / num_envs as u64) as f64 * dt;
-                    pending_rows[i].push(row_without_episode(
-                        info,
-                        Some(&s.action),
-                        r,
-                        done,
-                        tstamp,
-                    ));
-                }
-                ep_reward[i] += r;
-                if trunc && let Some(fo) = venv.final_observation(i) {
-                    let v = learner.values(&obs.peek(i, &fo.camera, &fo.lidar));
-                    r += f64::from(gamma * v.first().copied().unwrap_or(0.0));
-                }
-                raw.extend_from_slice(&s.raw);
-                logp.push(s.log_prob);
-                values.push(s.value);
-                rewards.push(r as f32);
-                dones.push(done);
-                let frame = &venv.camera_batch()[i * fl..(i + 1) * fl];
-                if done {
-                    if let Some(info) = venv.final_info(i) {
-                        let lap_time = (info.laps > 0)
-                            .then(|| info.lap_times.first().copied())
-                            .flatten();
-                        let rec = EpisodeRecord {
-                            episode: state.episodes,
-                            iteration: state.iteration,
-                            steps: info.params.steps,
-                            reward: ep_reward[i],
-                            progress: info.params.progress,
-                            status: info.episode_status.as_str().to_string(),
-                            lap_time,
-                            elapsed_s: elapsed(&started),
-                        };
-                        if let Some(t) = lap_time {
-                            state.laps += 1;
-                            state.best_lap = Some(state.best_lap.map_or(t, |b: f64| b.min(t)));
-                        }
-                        let end = now_ms();
-                        dr_metrics.push(DeepRacerEpisodeMetric {
-                            reward_score: rec.reward.round() as i64,
-                            metric_time: end,
-                            start_time: ep_start_ms[i],
-                            elapsed_time_in_milliseconds: end.saturating_sub(ep_start_ms[i]),
-                            episode: rec.episode,
-                            trial: rec.episode + 1,
-                            phase: "training".into(),
-                            completion_percentage: rec.progress.round() as i64,
-                            episode_status: deepracer_status(&rec.status).into(),
-                        });
-                        // DeepRacer numbers episodes in order and puts
-                        // num_episodes_between_training of them in each
-                        // N-iteration.csv (deepracer-utils relies on it)
-                        let file_index = match opts.rollout {
-                            RolloutLength::Episodes(n) => rec.episode / n.max(1) as u64,
-                            RolloutLength::StepsPerEnv(_) => state.iteration,
-                        };
-                        append_trace(&trace_dir, file_index, rec.episode, &pending_rows[i])?;
-                        let line = serde_json::json!({"type": "episode", "record": &rec});
-                        writeln!(metrics, "{line}").map_err(io_err(&metrics_path))?;
-                        observer.episode(&rec);
-                        finished.push(rec);
-                    }
-                    state.episodes += 1;
-                    pending_rows[i].clear();
-                    ep_reward[i] = 0.0;
-                    ep_start_ms[i] = now_ms();
-                    obs.reset(i, frame);
-                } else {
-                    obs.push(i, frame);
-                }
-            }
-            observer.steps(state.total_steps);
-            if observer.stop_requested() {
-                interrupted = true;
-                break;
-            }
-            let enough = match opts.rollout {
-                RolloutLength::Episodes(n) => finished.len() >= n.max(1),
-                RolloutLength::StepsPerEnv(n) => steps_this >= n.max(1),
-            };
-            if enough {
-                break;
-            }
-        }
-        if interrupted {
+        let mut hooks = LocalHooks {
+            log: &mut tr.log,
+            observer,
+        };
+        let batch = worker.collect(&tr.learner, &mut tr.rng, opts.rollout, &mut hooks)?;
+        let Some(batch) = batch else {
             // keep the counters of the unfinished rollout; the weights are
             // the last update's
-            state.elapsed_s = elapsed(&started);
-            state.rng_word_pos = rng.get_word_pos();
-            metrics.flush().map_err(io_err(&metrics_path))?;
-            let ckpt = save_checkpoint(out, &learner, &state, opts.checkpoints_kept)?;
-            break (StopReason::Interrupted, ckpt);
-        }
-        let last = learner.values(&obs.batch(venv.lidar_batch()));
-        let (advantages, returns) = gae(&rewards, &values, &dones, &last, gamma, lambda);
-        let rollout = Rollout {
-            obs: roll_obs,
-            raw_actions: raw,
-            log_probs: logp,
-            advantages,
-            returns,
+            break (StopReason::Interrupted, tr.checkpoint()?);
         };
-        let update = learner.update(&rollout, &mut rng)?;
-        state.iteration += 1;
-        state.elapsed_s = elapsed(&started);
-        state.rng_word_pos = rng.get_word_pos();
-        let ckpt = save_checkpoint(out, &learner, &state, opts.checkpoints_kept)?;
-        let n_eps = finished.len().max(1) as f64;
-        let rec = IterationRecord {
-            iteration: state.iteration,
-            episodes: state.episodes,
-            total_steps: state.total_steps,
-            steps_per_s: (state.total_steps - steps_before) as f64
-                / iter_started.elapsed().as_secs_f64().max(1e-9),
-            mean_reward: finished.iter().map(|e| e.reward).sum::<f64>() / n_eps,
-            mean_progress: finished.iter().map(|e| e.progress).sum::<f64>() / n_eps,
-            laps: finished.iter().filter(|e| e.lap_time.is_some()).count() as u64,
-            best_lap: state.best_lap,
-            update,
-            elapsed_s: state.elapsed_s,
-        };
-        let line = serde_json::json!({"type": "iteration", "record": &rec});
-        writeln!(metrics, "{line}").map_err(io_err(&metrics_path))?;
-        metrics.flush().map_err(io_err(&metrics_path))?;
-        let dr = serde_json::json!({
-            "metrics": &dr_metrics,
-            "version": "2",
-            "best_model_metric": "progress",
-        });
-        write_atomic(&dr_metrics_path, dr.to_string().as_bytes())?;
+        let (rec, ckpt) = tr.update(&batch.rollout)?;
         observer.iteration(&rec);
-
-        if opts.max_time.is_some_and(|t| started.elapsed() >= t) {
-            break (StopReason::MaxTime, ckpt);
-        }
-        if opts.max_episodes.is_some_and(|m| state.episodes >= m) {
-            break (StopReason::MaxEpisodes, ckpt);
-        }
-        if !finished.is_empty() {
-            if opts.target_avg_score.is_some_and(|s| rec.mean_reward >= s) {
-                break (StopReason::AvgScore, ckpt);
-            }
-            if opts
-                .target_avg_progress
-                .is_some_and(|p| rec.mean_progress >= p)
-            {
-                break (StopReason::AvgProgress, ckpt);
-            }
+        if let Some(stop) = tr.stop_reason(&rec) {
+            break (stop, ckpt);
         }
     };
     Ok(TrainSummary {
         stop_reason: stop,
-        state,
+        state: tr.log.state.clone(),
         checkpoint: Some(checkpoint),
     })
 }

@@ -1,6 +1,8 @@
 //! Small line charts as PNG (training curves): stacked panels sharing an
 //! x axis, each with its points, a moving average, and labelled axes.
 
+use crate::error::AgentError;
+use crate::trainer::EpisodeRecord;
 use image::{Rgb, RgbImage};
 use noto_sans_mono_bitmap::{FontWeight, RasterHeight, get_raster, get_raster_width};
 use std::path::Path;
@@ -203,11 +205,61 @@ pub fn render(panels: &[Panel<'_>], x_label: &str) -> RgbImage {
 ///
 /// # Errors
 /// The file that could not be written.
-pub fn save(panels: &[Panel<'_>], x_label: &str, path: &Path) -> anyhow::Result<()> {
+pub fn save(panels: &[Panel<'_>], x_label: &str, path: &Path) -> Result<(), AgentError> {
     let img = render(panels, x_label);
     let tmp = path.with_extension("png.tmp");
     img.save_with_format(&tmp, image::ImageFormat::Png)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(())
+        .map_err(|e| AgentError::Io {
+            path: tmp.clone(),
+            source: std::io::Error::other(e),
+        })?;
+    std::fs::rename(&tmp, path).map_err(|source| AgentError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The episode records in a run's `metrics.jsonl` (lines that do not parse
+/// are skipped: the file may end in a line being written).
+pub fn read_episodes(path: &Path) -> Vec<EpisodeRecord> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("type").and_then(|t| t.as_str()) == Some("episode"))
+        .filter_map(|v| serde_json::from_value(v.get("record")?.clone()).ok())
+        .collect()
+}
+
+/// Writes a run's training curves (reward, progress and lap time per
+/// episode) to `path` as a PNG: `training.png` of `chicane train` and
+/// `python -m chicane.ray_train`.
+///
+/// # Errors
+/// [`AgentError::Io`] naming the file that could not be written.
+pub fn plot_training(episodes: &[EpisodeRecord], path: &Path) -> Result<(), AgentError> {
+    let pts = |f: &dyn Fn(&EpisodeRecord) -> f64| {
+        episodes
+            .iter()
+            .map(|e| (e.episode as f64, f(e)))
+            .collect::<Vec<_>>()
+    };
+    let panels = [
+        Panel {
+            title: "reward per episode",
+            points: pts(&|e| e.reward),
+            y_range: None,
+        },
+        Panel {
+            title: "progress per episode (%)",
+            points: pts(&|e| e.progress),
+            y_range: Some((0.0, 100.0)),
+        },
+        Panel {
+            title: "lap time (s), completed laps",
+            points: pts(&|e| e.lap_time.unwrap_or(f64::NAN)),
+            y_range: None,
+        },
+    ];
+    save(&panels, "episode", path)
 }
