@@ -12,6 +12,8 @@ use pyo3::types::PyDict;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod train;
+
 fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
@@ -515,6 +517,8 @@ fn builtin_tracks() -> Vec<String> {
 fn _chicane(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RustRaceEnv>()?;
     m.add_class::<RustVecEnv>()?;
+    m.add_class::<train::RustLearner>()?;
+    m.add_class::<train::RustRolloutWorker>()?;
     m.add_function(wrap_pyfunction!(builtin_tracks, m)?)?;
     Ok(())
 }

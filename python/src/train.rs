@@ -1,0 +1,287 @@
+//! chicane's trainer for Python drivers (`chicane.ray_train`): a
+//! [`RustLearner`] owns the run folder and the PPO update, and
+//! [`RustRolloutWorker`]s (one per Ray actor) run a VecEnv with the
+//! learner's weights. Rollouts travel as postcard bytes of
+//! [`RolloutBatch`]; weights as burnpack bytes.
+
+use crate::{load_run, value_error};
+use chicane_agent::burn::tensor::Device;
+use chicane_agent::{
+    Learner, NetworkKind, NoHooks, RolloutBatch, RolloutLength, RolloutWorker, TrainOptions,
+    TrainingRun, agent_spec, ppo_from_run,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// GAE lambda of distributed runs (the local trainer's default).
+const GAE_LAMBDA: f64 = 0.95;
+
+fn network_for(run: &chicane_config::ResolvedRun, network: Option<&str>) -> PyResult<NetworkKind> {
+    match network.or(run.network.as_deref()) {
+        Some(n) => NetworkKind::parse(n).map_err(value_error),
+        None => Ok(if run.sim.camera.is_some() {
+            NetworkKind::FastCnn
+        } else {
+            NetworkKind::Mlp
+        }),
+    }
+}
+
+fn json_dict<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(value).map_err(value_error)?;
+    py.import("json")?.getattr("loads")?.call1((text,))
+}
+
+fn poisoned<T>(_: T) -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err("a previous call panicked; make a new object")
+}
+
+struct WorkerState {
+    worker: RolloutWorker,
+    policy: Learner,
+    rng: ChaCha8Rng,
+}
+
+/// A rollout worker: `num_envs` envs of the run config, acting with the
+/// weights it is given.
+#[pyclass(module = "chicane._chicane")]
+pub struct RustRolloutWorker {
+    state: Mutex<WorkerState>,
+    network: &'static str,
+}
+
+#[pymethods]
+impl RustRolloutWorker {
+    /// `config`, `track`, `lidar`, `camera` as for `RustRaceEnv`;
+    /// `network` as `chicane train --network` (default: the config's, else
+    /// FAST_CNN with a camera, MLP without); `seed` seeds the env resets and
+    /// the action sampling; `num_threads` env threads (0 = one per core).
+    #[new]
+    #[pyo3(signature = (num_envs, seed, config=None, track=None, lidar=None, camera=None, network=None, num_threads=1))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        num_envs: usize,
+        seed: u64,
+        config: Option<PathBuf>,
+        track: Option<String>,
+        lidar: Option<bool>,
+        camera: Option<bool>,
+        network: Option<String>,
+        num_threads: usize,
+    ) -> PyResult<Self> {
+        if num_envs == 0 {
+            return Err(value_error("num_envs must be at least 1"));
+        }
+        let run = load_run(config, track, lidar, camera)?;
+        let kind = network_for(&run, network.as_deref())?;
+        let spec = agent_spec(&run, kind).map_err(value_error)?;
+        let ppo = ppo_from_run(&run, GAE_LAMBDA).map_err(value_error)?;
+        let policy = Learner::new(
+            spec.network.clone(),
+            ppo,
+            run.action_space.clone(),
+            &Device::flex(),
+            seed,
+        )
+        .map_err(value_error)?;
+        let worker = RolloutWorker::new(&run, spec.preprocess, num_envs, num_threads, seed, 0)
+            .map_err(value_error)?;
+        Ok(RustRolloutWorker {
+            state: Mutex::new(WorkerState {
+                worker,
+                policy,
+                rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c41c_a9e0),
+            }),
+            network: kind.name(),
+        })
+    }
+
+    /// The network's `model_metadata.json` name.
+    #[getter]
+    fn network(&self) -> &'static str {
+        self.network
+    }
+
+    /// Loads `weights` (from `RustLearner.weights()`), then collects until
+    /// `episodes` episodes have ended (or for `steps_per_env` steps of
+    /// every env). Returns `(batch, env_steps, episodes)`: the batch as
+    /// bytes for `RustLearner.update`. The envs run without the GIL.
+    #[pyo3(signature = (weights, episodes=None, steps_per_env=None))]
+    fn collect<'py>(
+        &self,
+        py: Python<'py>,
+        weights: &[u8],
+        episodes: Option<usize>,
+        steps_per_env: Option<usize>,
+    ) -> PyResult<(Bound<'py, PyBytes>, u64, usize)> {
+        let length = match (episodes, steps_per_env) {
+            (Some(e), None) => RolloutLength::Episodes(e.max(1)),
+            (None, Some(s)) => RolloutLength::StepsPerEnv(s.max(1)),
+            _ => {
+                return Err(value_error(
+                    "give exactly one of episodes= or steps_per_env=",
+                ));
+            }
+        };
+        let mut guard = self.state.lock().map_err(poisoned)?;
+        let st = &mut *guard;
+        st.policy.set_weights(weights).map_err(value_error)?;
+        let batch = py
+            .detach(|| {
+                st.worker
+                    .collect(&st.policy, &mut st.rng, length, &mut NoHooks)
+            })
+            .map_err(value_error)?
+            .ok_or_else(|| value_error("the rollout was stopped"))?;
+        let bytes = py
+            .detach(|| postcard::to_stdvec(&batch))
+            .map_err(value_error)?;
+        Ok((
+            PyBytes::new(py, &bytes),
+            batch.env_steps,
+            batch.episodes.len(),
+        ))
+    }
+}
+
+/// The learner of a distributed run: the run folder (same files as
+/// `chicane train`), the network and its PPO update.
+#[pyclass(module = "chicane._chicane")]
+pub struct RustLearner {
+    run: Mutex<TrainingRun>,
+    network: &'static str,
+    episodes_per_update: usize,
+}
+
+#[pymethods]
+impl RustLearner {
+    /// Opens the run folder `out` (a new one, or with `resume` the one to
+    /// continue). `config`, `track`, `lidar`, `camera`, `network` as for
+    /// `RustRolloutWorker`; `seed` overrides the config's.
+    #[new]
+    #[pyo3(signature = (out, config=None, track=None, lidar=None, camera=None, network=None, resume=false, seed=None, steps_per_env=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        out: PathBuf,
+        config: Option<PathBuf>,
+        track: Option<String>,
+        lidar: Option<bool>,
+        camera: Option<bool>,
+        network: Option<String>,
+        resume: bool,
+        seed: Option<u64>,
+        steps_per_env: Option<usize>,
+    ) -> PyResult<Self> {
+        let mut run = load_run(config, track, lidar, camera)?;
+        if let Some(s) = seed {
+            run.seed = s;
+        }
+        let kind = network_for(&run, network.as_deref())?;
+        let mut opts = TrainOptions::new(&run, out, Device::flex());
+        opts.network = kind;
+        opts.resume = resume;
+        if let Some(s) = steps_per_env {
+            opts.rollout = RolloutLength::StepsPerEnv(s.max(1));
+        }
+        let episodes_per_update = run.hyperparameters.num_episodes_between_training;
+        let tr = py
+            .detach(|| TrainingRun::open(&run, &opts))
+            .map_err(value_error)?;
+        Ok(RustLearner {
+            run: Mutex::new(tr),
+            network: kind.name(),
+            episodes_per_update,
+        })
+    }
+
+    /// The network's `model_metadata.json` name.
+    #[getter]
+    fn network(&self) -> &'static str {
+        self.network
+    }
+
+    /// DeepRacer's `num_episodes_between_training` of the run.
+    #[getter]
+    fn episodes_per_update(&self) -> usize {
+        self.episodes_per_update
+    }
+
+    /// The seed workers should reset with (moves on with the iterations,
+    /// so a resumed run sees new episodes).
+    #[getter]
+    fn reset_seed(&self) -> PyResult<u64> {
+        Ok(self.run.lock().map_err(poisoned)?.reset_seed())
+    }
+
+    /// The counters: iteration, episodes, total_steps, elapsed_s, laps,
+    /// best_lap (DeepRacer-style `state.json` of the last checkpoint).
+    #[getter]
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let state = self.run.lock().map_err(poisoned)?.state().clone();
+        json_dict(py, &state)
+    }
+
+    /// The network weights (burnpack bytes) for the workers.
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let w = self
+            .run
+            .lock()
+            .map_err(poisoned)?
+            .learner()
+            .weights()
+            .map_err(value_error)?;
+        Ok(PyBytes::new(py, &w))
+    }
+
+    /// Logs the episodes of `batches` (bytes from `RustRolloutWorker.collect`,
+    /// in the order given), runs one PPO update on their experience and
+    /// writes a checkpoint. Returns the iteration record (as in
+    /// `metrics.jsonl`) with `checkpoint` and `stop_reason` (None, or why
+    /// the config's limits say to stop) added.
+    fn update<'py>(&self, py: Python<'py>, batches: Vec<Vec<u8>>) -> PyResult<Bound<'py, PyDict>> {
+        let batches = batches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                postcard::from_bytes::<RolloutBatch>(b)
+                    .map_err(|e| value_error(format!("batch {i}: {e} (not from collect())")))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let mut tr = self.run.lock().map_err(poisoned)?;
+        let tr = &mut *tr;
+        let (rec, ckpt) = py
+            .detach(|| tr.update_from_batches(&batches))
+            .map_err(value_error)?;
+        let stop = tr
+            .stop_reason(&rec)
+            .and_then(|s| serde_json::to_value(s).ok())
+            .and_then(|v| v.as_str().map(String::from));
+        let d = json_dict(py, &rec)?.downcast_into::<PyDict>()?;
+        d.set_item("checkpoint", ckpt.display().to_string())?;
+        d.set_item("stop_reason", stop)?;
+        Ok(d)
+    }
+
+    /// Writes a checkpoint of the current weights and counters (no
+    /// update); returns its folder.
+    fn checkpoint(&self) -> PyResult<String> {
+        let mut tr = self.run.lock().map_err(poisoned)?;
+        Ok(tr.checkpoint().map_err(value_error)?.display().to_string())
+    }
+
+    /// Writes `training.png` (reward, progress, lap time per episode) in
+    /// the run folder from its `metrics.jsonl`; returns its path.
+    fn plot(&self) -> PyResult<String> {
+        let tr = self.run.lock().map_err(poisoned)?;
+        let out = tr.out_dir();
+        let episodes = chicane_agent::read_episodes(&out.join("metrics.jsonl"));
+        let path = out.join("training.png");
+        chicane_agent::plot_training(&episodes, &path).map_err(value_error)?;
+        Ok(path.display().to_string())
+    }
+}
