@@ -13,7 +13,6 @@ use chicane_core::{FrameStack, Preprocess};
 use chicane_sim::{VecEnv, row_without_episode};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Per-env observation state: frame stacks and the host batch.
@@ -210,30 +209,7 @@ impl RolloutWorker {
         first_step: u64,
     ) -> Result<RolloutWorker, AgentError> {
         let num_envs = num_envs.max(1);
-        let mut rewards_fns = Vec::with_capacity(num_envs);
-        for _ in 0..num_envs {
-            rewards_fns.push(Some(run.make_reward().map_err(|e| {
-                AgentError::Sim(chicane_sim::SimError::Config {
-                    field: "reward".into(),
-                    problem: e.to_string(),
-                })
-            })?));
-        }
-        let rewards_cell = std::sync::Mutex::new(rewards_fns);
-        let mut venv = VecEnv::new(
-            run.sim.clone(),
-            Arc::clone(&run.track),
-            run.action_space.clone(),
-            |i| {
-                rewards_cell
-                    .lock()
-                    .ok()
-                    .and_then(|mut v| v.get_mut(i).and_then(Option::take))
-                    .unwrap_or_else(|| Box::new(chicane_reward::FollowCenterLine))
-            },
-            num_envs,
-            num_threads,
-        )?;
+        let mut venv = run.vec_env(num_envs, num_threads)?;
         let lidar_len = venv.single_observation_space().lidar.unwrap_or(0);
         let mut obs = ObsState::new(preprocess, num_envs, lidar_len);
         venv.reset(Some(seed))?;

@@ -236,6 +236,42 @@ impl ResolvedRun {
         }
     }
 
+    /// `num_envs` envs of this run, each with its own instance of the
+    /// reward function, stepped on `num_threads` threads (0 = one per
+    /// core).
+    ///
+    /// # Errors
+    /// [`chicane_sim::SimError::Config`] naming `reward` when the script
+    /// fails to compile, or the simulator's own config errors.
+    pub fn vec_env(
+        &self,
+        num_envs: usize,
+        num_threads: usize,
+    ) -> Result<chicane_sim::VecEnv, chicane_sim::SimError> {
+        let rewards = (0..num_envs)
+            .map(|_| self.make_reward().map(Some))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| chicane_sim::SimError::Config {
+                field: "reward".into(),
+                problem: e.to_string(),
+            })?;
+        let rewards = std::sync::Mutex::new(rewards);
+        chicane_sim::VecEnv::new(
+            self.sim.clone(),
+            Arc::clone(&self.track),
+            self.action_space.clone(),
+            |i| {
+                rewards
+                    .lock()
+                    .ok()
+                    .and_then(|mut r| r.get_mut(i).and_then(Option::take))
+                    .unwrap_or_else(|| Box::new(chicane_reward::FollowCenterLine))
+            },
+            num_envs,
+            num_threads,
+        )
+    }
+
     /// The resolved config as a run file (paths absolute), which loads back
     /// to the same run.
     pub fn to_toml(&self) -> String {

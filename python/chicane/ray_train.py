@@ -158,6 +158,7 @@ class RayTrainer:
         ]
         self.workers_lost = 0
         self._pending: list[Any] | None = None
+        self._submitted = time.monotonic()
 
     def close(self) -> None:
         """Ends the rollout actors (their CPUs go back to the cluster)."""
@@ -193,6 +194,7 @@ class RayTrainer:
         weights = ray.put(self.learner.weights())
         episodes = None if self.steps_per_env else self.episodes_per_worker
         self._pending = [a.collect.remote(weights, episodes, self.steps_per_env) for a in self.actors]
+        self._submitted = time.monotonic()
 
     def finish(self) -> dict:
         """Waits for the rollouts started by ``submit``, drops those of
@@ -201,7 +203,9 @@ class RayTrainer:
         Returns:
             the iteration record (as in ``metrics.jsonl``) plus
             ``checkpoint``, ``stop_reason``, ``workers_lost`` (indices of
-            the workers whose rollout was dropped) and ``batch_env_steps``.
+            the workers whose rollout was dropped), ``batch_env_steps``,
+            ``rollout_s`` (weights broadcast to the last batch back) and
+            ``update_s`` (the learner's update, checkpoint and logs).
 
         Raises:
             RuntimeError: when every worker's rollout was lost.
@@ -227,9 +231,12 @@ class RayTrainer:
         self.workers_lost += len(lost)
         if not batches:
             raise RuntimeError("every worker died during this rollout; nothing to learn from")
+        collected = time.monotonic()
         rec = self.learner.update(batches)
         rec["workers_lost"] = lost
         rec["batch_env_steps"] = steps
+        rec["rollout_s"] = collected - self._submitted
+        rec["update_s"] = time.monotonic() - collected
         return rec
 
     def step(self) -> dict:

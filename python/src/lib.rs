@@ -405,26 +405,7 @@ impl RustVecEnv {
         num_threads: usize,
     ) -> PyResult<Self> {
         let run = load_run(config, track, lidar, camera)?;
-        let rewards = (0..num_envs)
-            .map(|_| run.make_reward().map(Some))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(value_error)?;
-        let rewards = std::sync::Mutex::new(rewards);
-        let vec = VecEnv::new(
-            run.sim.clone(),
-            Arc::clone(&run.track),
-            run.action_space.clone(),
-            |i| {
-                rewards
-                    .lock()
-                    .ok()
-                    .and_then(|mut r| r.get_mut(i).and_then(Option::take))
-                    .unwrap_or_else(|| Box::new(chicane_reward::FollowCenterLine))
-            },
-            num_envs,
-            num_threads,
-        )
-        .map_err(value_error)?;
+        let vec = run.vec_env(num_envs, num_threads).map_err(value_error)?;
         let space = vec.single_observation_space();
         Ok(RustVecEnv {
             camera: space.camera,
