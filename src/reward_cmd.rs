@@ -1,12 +1,11 @@
 //! `chicane reward check`: try a reward function before training with it.
 
 use anyhow::{Context, Result, bail};
-use chicane_core::{ActionSpace, Vec2};
+use chicane_core::ActionSpace;
 use chicane_reward::load_reward;
 use chicane_sim::{Driver, PurePursuit, RaceEnv, RandomDriver, ResetOptions, SimConfig};
-use chicane_tracks::{RenderOptions, pixel_frame, ramp_color, render_top_down, save_png};
+use chicane_tracks::save_png;
 use clap::{Args, Subcommand};
-use image::Rgb;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -140,64 +139,10 @@ fn check(args: CheckArgs) -> Result<()> {
     }
 
     // heat map: the reward of a car standing on each 1.25 cm of road, facing
-    // along the track, at `--speed`, steering straight
-    env.reset(Some(0), ResetOptions::default())?;
-    let opts = RenderOptions {
-        pixels_per_meter: 80.0,
-        ..RenderOptions::default()
-    };
-    let (frame, w, h) = pixel_frame(&track, &opts);
-    let mut img = render_top_down(&track, &opts);
-    let sign = if env.track().start().direction == chicane_tracks::Direction::Reverse {
-        -1.0
-    } else {
-        1.0
-    };
-    let mut values: Vec<(u32, u32, f64)> = Vec::new();
-    // a second instance of the function for the map, so the env keeps its own
-    let mut map_reward = load_reward(&args.file)?;
-    for y in 0..h.min(img.height()) {
-        for x in 0..w.min(img.width()) {
-            let p: Vec2 = frame.to_world(x, y);
-            let f = track.to_frenet(p);
-            if f.d > track.left_width_at(f.s) + 0.05 || -f.d > track.right_width_at(f.s) + 0.05 {
-                continue;
-            }
-            let yaw = track.heading_at(f.s)
-                + if sign < 0.0 {
-                    std::f64::consts::PI
-                } else {
-                    0.0
-                };
-            let params = env.params_at(p, yaw, (0.0, args.speed));
-            let r = map_reward
-                .reward(&params)
-                .and_then(|v| chicane_reward::check_reward(map_reward.name(), v))
-                .with_context(|| {
-                    format!(
-                        "the reward function failed in the heat map at x={:.2}, y={:.2}",
-                        p.x, p.y
-                    )
-                })?;
-            values.push((x, y, r));
-        }
-    }
-    let (lo, hi) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(v.2), b.max(v.2))
-        });
-    for &(x, y, r) in &values {
-        let t = if hi > lo { (r - lo) / (hi - lo) } else { 0.5 };
-        let c = ramp_color(t);
-        let base = img.get_pixel(x, y).0;
-        let mix = |a: u8, b: u8| (0.25 * a as f64 + 0.75 * b as f64) as u8;
-        img.put_pixel(
-            x,
-            y,
-            Rgb([mix(base[0], c[0]), mix(base[1], c[1]), mix(base[2], c[2])]),
-        );
-    }
+    // along the track, at `--speed`, steering straight (a second instance of
+    // the function, so the env keeps its own)
+    let map = chicane_sim::reward_heat_map(&track, load_reward(&args.file)?, args.speed, 80.0)?;
+    let (img, lo, hi) = (map.image, map.low, map.high);
     save_png(&img, &args.out)?;
 
     let report = CheckReport {

@@ -9,6 +9,7 @@ mod chart;
 mod checkpoint;
 mod error;
 mod evaluate;
+mod export;
 mod learner;
 mod net;
 mod onnx;
@@ -23,6 +24,7 @@ pub use checkpoint::{
 };
 pub use error::AgentError;
 pub use evaluate::{EvalOptions, EvalReport, EvalStep, LapResult, Policy, evaluate, load_policy};
+pub use export::{CheckpointChoice, choose_checkpoint, export_bundle};
 pub use learner::{HostObs, Learner, PolicySample, Rollout, UpdateStats, head_for};
 pub use net::{ActorCritic, ActorCriticConfig, HeadKind, NetworkKind, ObsBatch};
 pub use onnx::{
@@ -33,8 +35,8 @@ pub use ppo::{
     PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy, gae, gaussian_log_prob_entropy,
     ppo_loss,
 };
-pub use rollout::{NoHooks, RolloutBatch, RolloutHooks, RolloutWorker, WorkerEpisode};
+pub use rollout::{NoHooks, RolloutBatch, RolloutHooks, RolloutWorker, StepView, WorkerEpisode};
 pub use trainer::{
     EpisodeRecord, IterationRecord, RolloutLength, StopReason, TrainObserver, TrainOptions,
-    TrainSummary, TrainingRun, agent_spec, model_metadata, ppo_from_run, train,
+    TrainSummary, TrainingRun, agent_spec, model_metadata, network_for, ppo_from_run, train,
 };

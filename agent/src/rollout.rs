@@ -5,7 +5,7 @@
 //! Ray actor and sends the batches to the learner.
 
 use crate::error::AgentError;
-use crate::learner::{HostObs, Learner, Rollout};
+use crate::learner::{HostObs, Learner, PolicySample, Rollout};
 use crate::ppo::gae;
 use crate::trainer::RolloutLength;
 use chicane_config::ResolvedRun;
@@ -158,6 +158,23 @@ pub trait RolloutHooks {
     fn stop_requested(&self) -> bool {
         false
     }
+    /// The envs after a vector step and the policy's samples that drove
+    /// them (for live views; called every vector step, so copy only what
+    /// is needed). Blocking here pauses the rollout.
+    fn observe(&mut self, _view: StepView<'_>) {}
+}
+
+/// What a rollout shows [`RolloutHooks::observe`] after each vector step.
+#[derive(Debug, Clone, Copy)]
+pub struct StepView<'a> {
+    /// The envs after the step: `info(i)` (or `final_info(i)` where an
+    /// episode just ended), `camera_batch()`, `rewards()`.
+    pub env: &'a VecEnv,
+    /// The policy's sample for each env this step (action, probability).
+    ///
+    /// # Shapes
+    /// `[num_envs]`.
+    pub samples: &'a [PolicySample],
 }
 
 /// [`RolloutHooks`] that do nothing.
@@ -233,6 +250,26 @@ impl RolloutWorker {
     /// Number of envs.
     pub fn num_envs(&self) -> usize {
         self.num_envs
+    }
+
+    /// Gives every env a fresh instance of `run`'s reward function (a
+    /// reward script edited while training), used from the next step on.
+    /// Episodes in progress continue.
+    ///
+    /// # Errors
+    /// The script's compile error; the old functions are then kept.
+    pub fn set_reward(&mut self, run: &ResolvedRun) -> Result<(), AgentError> {
+        let fresh = (0..self.num_envs)
+            .map(|_| run.make_reward())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| chicane_sim::SimError::Config {
+                field: "reward".into(),
+                problem: e.to_string(),
+            })?;
+        for (i, r) in fresh.into_iter().enumerate() {
+            self.venv.set_reward(i, r);
+        }
+        Ok(())
     }
 
     /// Runs `learner`'s policy (sampling with `rng`) until `length` is
@@ -325,6 +362,10 @@ impl RolloutWorker {
                     self.obs.push(i, frame);
                 }
             }
+            hooks.observe(StepView {
+                env: &self.venv,
+                samples: &samples,
+            });
             if hooks.stop_requested() {
                 return Ok(None);
             }

@@ -10,7 +10,7 @@ use crate::error::AgentError;
 use crate::learner::{Learner, Rollout, UpdateStats, head_for};
 use crate::net::{ActorCriticConfig, NetworkKind};
 use crate::ppo::{PpoConfig, ValueLoss};
-use crate::rollout::{RolloutBatch, RolloutHooks, RolloutWorker, WorkerEpisode};
+use crate::rollout::{RolloutBatch, RolloutHooks, RolloutWorker, StepView, WorkerEpisode};
 use burn::tensor::Device;
 use chicane_config::ResolvedRun;
 use chicane_core::{ModelMetadata, Preprocess, Sensor};
@@ -69,18 +69,28 @@ pub struct TrainOptions {
     pub gae_lambda: f64,
 }
 
+/// The network a run trains: `name` when given, else the config's
+/// `network` (or its model_metadata.json's), else `FAST_CNN` when the car
+/// has a camera and `MLP` when it has only lidar.
+///
+/// # Errors
+/// [`AgentError::Network`] for an unknown name (the known ones listed).
+pub fn network_for(run: &ResolvedRun, name: Option<&str>) -> Result<NetworkKind, AgentError> {
+    match name.or(run.network.as_deref()) {
+        Some(n) => NetworkKind::parse(n),
+        None => Ok(if run.sim.camera.is_some() {
+            NetworkKind::FastCnn
+        } else {
+            NetworkKind::Mlp
+        }),
+    }
+}
+
 impl TrainOptions {
     /// Defaults for `run`, writing to `out_dir` on `device`.
     pub fn new(run: &ResolvedRun, out_dir: PathBuf, device: Device) -> Self {
-        let network = run
-            .network
-            .as_deref()
-            .and_then(|n| NetworkKind::parse(n).ok())
-            .unwrap_or(if run.sim.camera.is_some() {
-                NetworkKind::FastCnn
-            } else {
-                NetworkKind::Mlp
-            });
+        // the config's name was checked when it was loaded
+        let network = network_for(run, None).unwrap_or(NetworkKind::FastCnn);
         Self {
             out_dir,
             network,
@@ -160,6 +170,18 @@ pub trait TrainObserver {
     fn stop_requested(&self) -> bool {
         false
     }
+    /// The envs after each vector step (live views; see
+    /// [`RolloutHooks::observe`]). Blocking here pauses training.
+    fn observe(&mut self, _view: StepView<'_>) {}
+    /// A run whose reward function replaces the current one from the next
+    /// rollout on (a reward script edited while training); asked before
+    /// every rollout.
+    fn take_reward_reload(&mut self) -> Option<ResolvedRun> {
+        None
+    }
+    /// The reward function was replaced before iteration `iteration`
+    /// (`Err`: the new one failed to load and the old one is kept).
+    fn reward_reloaded(&mut self, _iteration: u64, _result: Result<&str, &AgentError>) {}
 }
 
 /// Why training stopped.
@@ -684,6 +706,31 @@ impl TrainingRun {
         None
     }
 
+    /// Records that the reward function changed to `run`'s before the next
+    /// iteration: `run.toml` is rewritten (atomically) with the new reward
+    /// source and `metrics.jsonl` gets a line `{"type": "note", "iteration":
+    /// N, "message": ...}`. Returns the new source as written in `run.toml`.
+    ///
+    /// # Errors
+    /// An I/O error naming the file.
+    pub fn note_reward_reload(&mut self, run: &ResolvedRun) -> Result<String, AgentError> {
+        let source = match &run.reward {
+            chicane_config::RewardSource::Builtin(n) => format!("builtin:{n}"),
+            chicane_config::RewardSource::File(p) => p.display().to_string(),
+        };
+        let log = &mut self.log;
+        write_atomic(&log.out.join("run.toml"), run.to_toml().as_bytes())?;
+        let line = serde_json::json!({
+            "type": "note",
+            "iteration": log.state.iteration + 1,
+            "episode": log.state.episodes,
+            "message": format!("reward function reloaded from {source}"),
+        });
+        writeln!(log.metrics, "{line}").map_err(io_err(&log.metrics_path))?;
+        log.metrics.flush().map_err(io_err(&log.metrics_path))?;
+        Ok(source)
+    }
+
     /// Writes a checkpoint of the current weights and counters without an
     /// update (on Ctrl-C: the unfinished rollout's counters are kept).
     ///
@@ -719,6 +766,10 @@ impl RolloutHooks for LocalHooks<'_> {
     fn stop_requested(&self) -> bool {
         self.observer.stop_requested()
     }
+
+    fn observe(&mut self, view: StepView<'_>) {
+        self.observer.observe(view);
+    }
 }
 
 /// Trains the run described by `run` with `opts`, reporting to `observer`:
@@ -749,6 +800,16 @@ pub fn train(
         tr.log.state.total_steps / num_envs as u64,
     )?;
     let (stop, checkpoint) = loop {
+        if let Some(new_run) = observer.take_reward_reload() {
+            let result = worker
+                .set_reward(&new_run)
+                .and_then(|()| tr.note_reward_reload(&new_run));
+            let next = tr.log.state.iteration + 1;
+            match &result {
+                Ok(source) => observer.reward_reloaded(next, Ok(source)),
+                Err(e) => observer.reward_reloaded(next, Err(e)),
+            }
+        }
         let mut hooks = LocalHooks {
             log: &mut tr.log,
             observer,

@@ -27,4 +27,6 @@ mod run;
 mod suggest;
 
 pub use hyperparameters::Hyperparameters;
-pub use run::{ConfigError, RaceType, ResolvedRun, load_run, parse_run};
+pub use run::{
+    ConfigError, RaceType, ResolvedRun, RewardSource, builtin_rewards, load_run, parse_run,
+};

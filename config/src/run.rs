@@ -37,6 +37,12 @@ const BUILTIN_REWARDS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The built-in reward functions usable as `reward = "builtin:NAME"`:
+/// (name, Rhai source).
+pub fn builtin_rewards() -> &'static [(&'static str, &'static str)] {
+    BUILTIN_REWARDS
+}
+
 /// A run config that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

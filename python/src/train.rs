@@ -21,14 +21,7 @@ use std::sync::Mutex;
 const GAE_LAMBDA: f64 = 0.95;
 
 fn network_for(run: &chicane_config::ResolvedRun, network: Option<&str>) -> PyResult<NetworkKind> {
-    match network.or(run.network.as_deref()) {
-        Some(n) => NetworkKind::parse(n).map_err(value_error),
-        None => Ok(if run.sim.camera.is_some() {
-            NetworkKind::FastCnn
-        } else {
-            NetworkKind::Mlp
-        }),
-    }
+    chicane_agent::network_for(run, network).map_err(value_error)
 }
 
 fn json_dict<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {

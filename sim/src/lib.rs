@@ -13,6 +13,7 @@ mod config;
 mod drivers;
 mod env;
 mod error;
+mod heatmap;
 mod laps;
 mod objects;
 mod trace;
@@ -31,6 +32,7 @@ pub use env::{
     RaceEnv, ResetOptions, Transition,
 };
 pub use error::SimError;
+pub use heatmap::{RewardHeatMap, reward_heat_map};
 pub use laps::EvalStart;
 pub use objects::{BOT_SIZE, OBSTACLE_SIZE};
 pub use trace::{SIMTRACE_HEADER, SimTraceWriter, row_without_episode};

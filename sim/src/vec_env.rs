@@ -131,6 +131,14 @@ impl VecEnv {
         &self.envs
     }
 
+    /// Replaces sub-env `i`'s reward function from its next step on (a
+    /// reward script reloaded while training). Out-of-range `i` is ignored.
+    pub fn set_reward(&mut self, i: usize, reward: Box<dyn RewardFunction>) {
+        if let Some(env) = self.envs.get_mut(i) {
+            env.set_reward(reward);
+        }
+    }
+
     /// Memory shared by all sub-envs (track textures), bytes.
     pub fn shared_memory_bytes(&self) -> usize {
         self.assets.memory_bytes()

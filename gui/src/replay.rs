@@ -1,0 +1,266 @@
+//! Replays of sim-traces (chicane's or a DeepRacer CSV) in the 3D view: a
+//! timeline scrubber and the trajectory coloured by speed or reward.
+
+use crate::cars::ShownCars;
+use crate::scene::world;
+use crate::training::CarPose;
+use bevy::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// One sim-trace row (DeepRacer's columns; yaw and steer in degrees as
+/// DeepRacer writes them, converted to radians here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceRow {
+    /// Episode number.
+    pub episode: u64,
+    /// Step within the episode.
+    pub steps: u64,
+    /// Position (m).
+    pub x: f64,
+    /// Position (m).
+    pub y: f64,
+    /// Heading (rad).
+    pub yaw: f64,
+    /// Steering angle (rad).
+    pub steer: f64,
+    /// Speed command (m/s), DeepRacer's `throttle` column.
+    pub throttle: f64,
+    /// Reward of the step.
+    pub reward: f64,
+    /// Progress (%).
+    pub progress: f64,
+    /// Simulation clock (s).
+    pub tstamp: f64,
+    /// DeepRacer's episode status.
+    pub episode_status: String,
+}
+
+/// The columns a replay needs.
+const NEEDED: [&str; 10] = [
+    "episode", "steps", "X", "Y", "yaw", "steer", "throttle", "reward", "progress", "tstamp",
+];
+
+/// Reads a sim-trace CSV (chicane's `training-simtrace/N-iteration.csv`,
+/// an evaluation trace, or DeepRacer's own files).
+///
+/// # Errors
+/// The file and line of an unreadable file, a missing column (named) or a
+/// value that is not a number.
+pub fn read_sim_trace(path: &Path) -> Result<Vec<TraceRow>, String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| {
+                format!(
+                    "{}: no `{name}` column; a sim-trace has DeepRacer's header ({})",
+                    path.display(),
+                    chicane_sim::SIMTRACE_HEADER
+                )
+            })
+    };
+    let idx: Vec<usize> = NEEDED.iter().map(|n| col(n)).collect::<Result<_, _>>()?;
+    let status = col("episode_status").ok();
+    let mut rows = Vec::new();
+    for (line, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
+        let num = |k: usize| -> Result<f64, String> {
+            let raw = rec.get(idx[k]).unwrap_or("").trim();
+            raw.parse::<f64>().map_err(|_| {
+                format!(
+                    "{}:{}: column {} is {raw:?}, not a number",
+                    path.display(),
+                    line + 2,
+                    NEEDED[k]
+                )
+            })
+        };
+        rows.push(TraceRow {
+            episode: num(0)? as u64,
+            steps: num(1)? as u64,
+            x: num(2)?,
+            y: num(3)?,
+            yaw: num(4)?.to_radians(),
+            steer: num(5)?.to_radians(),
+            throttle: num(6)?,
+            reward: num(7)?,
+            progress: num(8)?,
+            tstamp: num(9)?,
+            episode_status: status.and_then(|c| rec.get(c)).unwrap_or("").to_string(),
+        });
+    }
+    if rows.is_empty() {
+        return Err(format!("{}: no rows after the header", path.display()));
+    }
+    Ok(rows)
+}
+
+/// What the trajectory is coloured by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorBy {
+    /// The speed command (m/s).
+    #[default]
+    Speed,
+    /// The step's reward.
+    Reward,
+}
+
+/// The loaded replay and where the scrubber is.
+#[derive(Resource, Debug, Default)]
+pub struct Replay {
+    /// The file shown.
+    pub path: Option<PathBuf>,
+    /// All rows of the file.
+    pub rows: Vec<TraceRow>,
+    /// The episodes in the file.
+    pub episodes: Vec<u64>,
+    /// The episode shown.
+    pub episode: u64,
+    /// Index of the shown step within the episode's rows.
+    pub cursor: usize,
+    /// Playing (advances at the trace's own clock).
+    pub playing: bool,
+    /// Playback speed factor.
+    pub speed: f32,
+    /// Trajectory colouring.
+    pub color_by: ColorBy,
+    /// True while the replay owns the 3D view.
+    pub active: bool,
+    clock: f32,
+}
+
+impl Replay {
+    /// Loads `path`, showing its first episode.
+    ///
+    /// # Errors
+    /// As [`read_sim_trace`].
+    pub fn load(&mut self, path: &Path) -> Result<(), String> {
+        let rows = read_sim_trace(path)?;
+        let mut episodes: Vec<u64> = rows.iter().map(|r| r.episode).collect();
+        episodes.dedup();
+        episodes.sort_unstable();
+        episodes.dedup();
+        *self = Replay {
+            path: Some(path.to_path_buf()),
+            episode: episodes.first().copied().unwrap_or(0),
+            rows,
+            episodes,
+            speed: 1.0,
+            active: true,
+            ..Replay::default()
+        };
+        Ok(())
+    }
+
+    /// The rows of the shown episode.
+    pub fn episode_rows(&self) -> Vec<&TraceRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.episode == self.episode)
+            .collect()
+    }
+
+    /// The shown step.
+    pub fn current(&self) -> Option<&TraceRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.episode == self.episode)
+            .nth(self.cursor)
+    }
+
+    /// Shows episode `episode` from its start.
+    pub fn select_episode(&mut self, episode: u64) {
+        self.episode = episode;
+        self.cursor = 0;
+        self.clock = 0.0;
+    }
+
+    /// Moves playback on by `dt` seconds of wall time.
+    pub fn advance(&mut self, dt: f32) {
+        if !self.playing {
+            return;
+        }
+        let stamps: Vec<f64> = self.episode_rows().iter().map(|r| r.tstamp).collect();
+        let n = stamps.len();
+        if n == 0 {
+            return;
+        }
+        self.clock += dt * self.speed;
+        // step at the trace's own clock (15 Hz where tstamps do not advance)
+        while self.cursor + 1 < n {
+            let p = (stamps[self.cursor + 1] - stamps[self.cursor]).clamp(0.0, 1.0) as f32;
+            let period = if p > 0.0 { p } else { 1.0 / 15.0 };
+            if self.clock < period {
+                break;
+            }
+            self.clock -= period;
+            self.cursor += 1;
+        }
+        if self.cursor + 1 >= n {
+            self.playing = false;
+        }
+    }
+}
+
+fn step_replay(time: Res<Time>, mut replay: ResMut<Replay>, mut shown: ResMut<ShownCars>) {
+    if !replay.active {
+        return;
+    }
+    replay.advance(time.delta_secs());
+    if let Some(r) = replay.current() {
+        shown.cars = vec![CarPose {
+            x: r.x,
+            y: r.y,
+            yaw: r.yaw,
+            steering: r.steer,
+            speed: r.throttle,
+        }];
+        shown.objects.clear();
+    }
+}
+
+/// The trajectory of the shown episode, coloured on the ramp from blue
+/// (lowest) to red (highest).
+fn draw_trajectory(replay: Res<Replay>, mut gizmos: Gizmos) {
+    if !replay.active {
+        return;
+    }
+    let rows = replay.episode_rows();
+    let value = |r: &TraceRow| match replay.color_by {
+        ColorBy::Speed => r.throttle,
+        ColorBy::Reward => r.reward,
+    };
+    let (lo, hi) = rows
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
+            (a.min(value(r)), b.max(value(r)))
+        });
+    gizmos.linestrip_gradient(rows.iter().map(|r| {
+        let t = if hi > lo {
+            (value(r) - lo) / (hi - lo)
+        } else {
+            0.5
+        };
+        let [cr, cg, cb] = chicane_tracks::ramp_color(t);
+        (world(r.x, r.y, 0.02), Color::srgb_u8(cr, cg, cb))
+    }));
+}
+
+/// Sim-trace replays (the replay feature).
+#[derive(Debug, Default)]
+pub struct ReplayPlugin;
+
+impl Plugin for ReplayPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Replay>()
+            .add_systems(Update, (step_replay, draw_trajectory));
+    }
+}
