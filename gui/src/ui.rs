@@ -171,6 +171,28 @@ fn toolbar(
         ui.selectable_value(&mut cam.mode, CameraMode::Chase, "chase");
         ui.selectable_value(&mut cam.mode, CameraMode::TopDown, "top-down");
         ui.selectable_value(&mut cam.mode, CameraMode::Orbit, "orbit");
+        if cam.mode == CameraMode::Orbit {
+            ui.add(
+                egui::DragValue::new(&mut cam.orbit_pitch)
+                    .range(0.1..=1.5)
+                    .speed(0.01)
+                    .prefix("elevation "),
+            );
+            ui.add(
+                egui::DragValue::new(&mut cam.orbit_speed)
+                    .range(-1.0..=1.0)
+                    .speed(0.01)
+                    .prefix("turn "),
+            );
+        }
+        if cam.mode == CameraMode::Chase {
+            ui.add(
+                egui::DragValue::new(&mut cam.chase_distance)
+                    .range(0.3..=5.0)
+                    .speed(0.02)
+                    .suffix(" m"),
+            );
+        }
         ui.separator();
         ui.label(format!("{:.0} ms/frame", st.frame_time_s * 1000.0));
     });
