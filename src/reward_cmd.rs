@@ -96,14 +96,7 @@ fn check(args: CheckArgs) -> Result<()> {
     let reward = load_reward(&args.file)?;
     let name = reward.name().to_string();
     let track = Arc::new(chicane_tracks::load(&args.track)?);
-    let cfg = SimConfig {
-        camera: None,
-        lidar: Some(chicane_core::LidarConfig {
-            beams: 1,
-            ..Default::default()
-        }),
-        ..SimConfig::default()
-    };
+    let cfg = SimConfig::params_only();
     let space = ActionSpace::full_continuous();
     let mut env = RaceEnv::new(cfg, Arc::clone(&track), space, reward)?;
 

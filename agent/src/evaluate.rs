@@ -153,8 +153,21 @@ pub fn load_policy(
     run: &ResolvedRun,
     device: &Device,
 ) -> Result<Policy, AgentError> {
+    load_policy_at(run_dir, &latest_checkpoint(run_dir)?, run, device)
+}
+
+/// Loads the checkpoint folder `checkpoint` of the run folder `run_dir`
+/// (whose `agent.json` gives the network).
+///
+/// # Errors
+/// [`AgentError::Checkpoint`] naming the missing or corrupt file.
+pub fn load_policy_at(
+    run_dir: &Path,
+    checkpoint: &Path,
+    run: &ResolvedRun,
+    device: &Device,
+) -> Result<Policy, AgentError> {
     let spec = read_agent_spec(run_dir)?;
-    let ckpt = latest_checkpoint(run_dir)?;
     let mut learner = Learner::new(
         spec.network.clone(),
         PpoConfig::default(),
@@ -162,11 +175,11 @@ pub fn load_policy(
         device,
         0,
     )?;
-    learner.load(&ckpt, false)?;
+    learner.load(checkpoint, false)?;
     Ok(Policy {
         learner,
         spec,
-        checkpoint: ckpt,
+        checkpoint: checkpoint.to_path_buf(),
     })
 }
 

@@ -2,8 +2,8 @@
 //! and the GUI's Export button).
 
 use crate::{
-    AgentError, Learner, PolicyOutput, PpoConfig, export_onnx, latest_checkpoint, list_checkpoints,
-    read_agent_spec, read_state,
+    AgentError, Policy, PolicyOutput, export_onnx, latest_checkpoint, list_checkpoints,
+    load_policy_at, read_state,
 };
 use burn::tensor::Device;
 use chicane_car::{BUNDLE_FORMAT, ModelSpec, OutputKind, write_bundle};
@@ -123,16 +123,8 @@ pub fn export_bundle(
     out: &Path,
     device: &Device,
 ) -> Result<ModelSpec, AgentError> {
-    let spec = read_agent_spec(run_dir)?;
     let ckpt = choose_checkpoint(run_dir, which)?;
-    let mut learner = Learner::new(
-        spec.network.clone(),
-        PpoConfig::default(),
-        run.action_space.clone(),
-        device,
-        0,
-    )?;
-    learner.load(&ckpt, false)?;
+    let Policy { learner, spec, .. } = load_policy_at(run_dir, &ckpt, run, device)?;
     let onnx = export_onnx(&learner)?;
     let read = |path: PathBuf| {
         std::fs::read_to_string(&path).map_err(|source| AgentError::Io { path, source })

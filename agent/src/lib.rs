@@ -23,7 +23,9 @@ pub use checkpoint::{
     AgentSpec, TrainerState, latest_checkpoint, list_checkpoints, read_agent_spec, read_state,
 };
 pub use error::AgentError;
-pub use evaluate::{EvalOptions, EvalReport, EvalStep, LapResult, Policy, evaluate, load_policy};
+pub use evaluate::{
+    EvalOptions, EvalReport, EvalStep, LapResult, Policy, evaluate, load_policy, load_policy_at,
+};
 pub use export::{CheckpointChoice, choose_checkpoint, export_bundle};
 pub use learner::{HostObs, Learner, PolicySample, Rollout, UpdateStats, head_for};
 pub use net::{ActorCritic, ActorCriticConfig, HeadKind, NetworkKind, ObsBatch};

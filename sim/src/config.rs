@@ -222,6 +222,20 @@ fn bad(field: impl Into<String>, problem: impl Into<String>) -> SimError {
 }
 
 impl SimConfig {
+    /// The defaults with no camera and a one-beam lidar (an env needs a
+    /// sensor): the cheapest car for computing params and rewards, as in
+    /// `chicane reward check` and its heat map.
+    pub fn params_only() -> SimConfig {
+        SimConfig {
+            camera: None,
+            lidar: Some(chicane_core::LidarConfig {
+                beams: 1,
+                ..Default::default()
+            }),
+            ..SimConfig::default()
+        }
+    }
+
     /// Checks every section; call once before building envs.
     ///
     /// # Errors

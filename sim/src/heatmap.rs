@@ -36,14 +36,7 @@ pub fn reward_heat_map(
     speed: f64,
     pixels_per_meter: f64,
 ) -> Result<RewardHeatMap, SimError> {
-    let cfg = SimConfig {
-        camera: None,
-        lidar: Some(chicane_core::LidarConfig {
-            beams: 1,
-            ..Default::default()
-        }),
-        ..SimConfig::default()
-    };
+    let cfg = SimConfig::params_only();
     let mut env = RaceEnv::new(
         cfg,
         Arc::clone(track),
