@@ -299,6 +299,16 @@ pub struct TrainingHandle {
     thread: Option<JoinHandle<()>>,
 }
 
+impl Drop for TrainingHandle {
+    /// Closing the app stops training with a checkpoint, never mid-write.
+    fn drop(&mut self) {
+        let _ = self.commands.try_send(TrainCommand::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// The state of the trainer as the GUI sees it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum TrainStatus {
@@ -525,14 +535,10 @@ impl Training {
         }
     }
 
-    /// Stops the run and waits for its thread (on app exit).
+    /// Stops the run (with a checkpoint) and waits for its thread, as
+    /// closing the app does.
     pub fn shutdown(&mut self) {
-        self.command(TrainCommand::Stop);
-        if let Some(h) = &mut self.handle
-            && let Some(t) = h.thread.take()
-        {
-            let _ = t.join();
-        }
+        // dropping the handle sends Stop and joins
         self.handle = None;
     }
 }
