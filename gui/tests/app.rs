@@ -67,6 +67,17 @@ fn update_until(app: &mut App, what: &str, secs: u64, done: impl Fn(&World) -> b
     }
 }
 
+/// Waits `ms`, lets the app poll the trainer a few times, and returns the
+/// env steps of the newest snapshot.
+fn steps_after(app: &mut App, ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    for _ in 0..5 {
+        app.update();
+    }
+    let t = app.world().resource::<Training>();
+    t.snapshot.as_ref().unwrap().total_steps
+}
+
 #[test]
 fn training_runs_pauses_reloads_the_reward_and_stops_with_a_checkpoint() {
     let dir = temp_dir("train");
@@ -106,28 +117,8 @@ fn training_runs_pauses_reloads_the_reward_and_stops_with_a_checkpoint() {
     }
     // pause: the step counter holds still
     app.world_mut().resource_mut::<Training>().pause();
-    std::thread::sleep(Duration::from_millis(400));
-    for _ in 0..5 {
-        app.update();
-    }
-    let held = app
-        .world()
-        .resource::<Training>()
-        .snapshot
-        .as_ref()
-        .unwrap()
-        .total_steps;
-    std::thread::sleep(Duration::from_millis(600));
-    for _ in 0..5 {
-        app.update();
-    }
-    let still = app
-        .world()
-        .resource::<Training>()
-        .snapshot
-        .as_ref()
-        .unwrap()
-        .total_steps;
+    let held = steps_after(&mut app, 400);
+    let still = steps_after(&mut app, 600);
     assert_eq!(held, still, "steps went on while paused");
     assert_eq!(
         app.world().resource::<Training>().status,
