@@ -42,8 +42,8 @@ pub fn run(args: ActionSpaceArgs) -> Result<()> {
     let meta = ModelMetadata {
         action_space: space,
         sensor: vec![Sensor::FrontFacingCamera],
-        neural_network: Some("DEEP_CONVOLUTIONAL_NETWORK_SHALLOW".into()),
-        training_algorithm: Some("clipped_ppo".into()),
+        neural_network: Some(chicane_core::NetworkKind::DeepRacerShallow),
+        training_algorithm: Some(chicane_core::TrainingAlgorithm::ClippedPpo),
         version: Some("5".into()),
         extra: Default::default(),
     };

@@ -213,8 +213,9 @@ fn vec_rate(track: &Arc<chicane_tracks::Track>, threads: usize, steps: u64) -> R
         SimConfig::default(),
         Arc::clone(track),
         ActionSpace::default(),
-        |_| Box::new(FollowCenterLine),
-        n,
+        (0..n)
+            .map(|_| Box::new(FollowCenterLine) as Box<dyn chicane_reward::RewardFunction>)
+            .collect(),
         threads,
     )?;
     v.reset(Some(0))?;

@@ -1,18 +1,12 @@
 //! `chicane evaluate`: DeepRacer-style timed laps of a trained run.
 
 use crate::sim_cmd::write_gif;
-use crate::train_cmd::{device, resolve_run};
-use anyhow::{Context, Result, bail};
-use chicane_agent::{EvalOptions, EvalStep, evaluate, load_policy};
-use chicane_config::RaceType;
-use chicane_sim::SimTraceWriter;
+use anyhow::{Context, Result};
+use chicane_agent::{EvalRequest, EvalStep};
 use chicane_tracks::{RenderOptions, draw_polyline, pixel_frame, ramp_color, render_top_down};
 use clap::Args;
 use image::{Delay, Frame, RgbaImage};
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// `chicane evaluate` flags.
 #[derive(Debug, Args)]
@@ -28,102 +22,32 @@ pub struct EvaluateArgs {
     /// Race type: time_trial, object_avoidance or head_to_bot [default: the run's].
     #[arg(long)]
     pub race_type: Option<String>,
-    /// Time added per off-track reset, e.g. 2s, 3s.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
-    pub off_track_penalty: Duration,
+    /// Time added per off-track reset, e.g. 2s, 3s [default: 2s].
+    #[arg(long)]
+    pub off_track_penalty: Option<String>,
     /// Save camera.gif (the agent's view) and top_down.gif (the trajectory) here.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Compute device (see `chicane train --help`).
-    #[arg(long, default_value = "flex")]
-    pub device: String,
-}
-
-/// The current UTC time as `YYYYMMDDHHMMSS`.
-fn utc_stamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // civil-from-days (Howard Hinnant's algorithm)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
-/// The `run.toml` of a training run folder.
-///
-/// # Errors
-/// When `run_dir` holds none: it is not the `--out` folder of `chicane train`.
-pub fn run_config(run_dir: &std::path::Path) -> Result<PathBuf> {
-    let config = run_dir.join("run.toml");
-    if !config.is_file() {
-        bail!(
-            "{}: not a chicane run folder (no run.toml); give the --out folder of `chicane train`",
-            run_dir.display()
-        );
-    }
-    Ok(config)
+    /// Compute device (see `chicane train --help`) [default: flex].
+    #[arg(long)]
+    pub device: Option<String>,
 }
 
 /// Runs `chicane evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<()> {
-    let config = run_config(&args.run_dir)?;
-    let mut run = resolve_run(Some(&config), args.track.as_deref(), None)?;
-    if let Some(rt) = &args.race_type {
-        let rt: RaceType =
-            serde_json::from_value(serde_json::Value::String(rt.clone())).map_err(|_| {
-                anyhow::anyhow!("--race-type {rt}: use time_trial, object_avoidance or head_to_bot")
-            })?;
-        match rt {
-            RaceType::TimeTrial => {
-                run.sim.obstacles.number_of_obstacles = 0;
-                run.sim.bots.number_of_bot_cars = 0;
-            }
-            RaceType::ObjectAvoidance if run.sim.obstacles.number_of_obstacles == 0 => {
-                run.sim.obstacles.number_of_obstacles = 3;
-            }
-            RaceType::HeadToBot if run.sim.bots.number_of_bot_cars == 0 => {
-                run.sim.bots.number_of_bot_cars = 3;
-            }
-            _ => {}
-        }
-        run.race_type = rt;
-    }
-    let dev = device(&args.device)?;
-    let policy = load_policy(&args.run_dir, &run, &dev)?;
-    let opts = EvalOptions {
+    let plan = EvalRequest {
+        run_dir: args.run_dir.clone(),
+        track: args.track.clone(),
+        race_type: args.race_type.clone(),
         laps: args.laps,
-        off_track_penalty_s: args.off_track_penalty.as_secs_f64(),
-        ..EvalOptions::default()
-    };
-    // DeepRacer-for-Cloud's layout: evaluation-YYYYMMDDHHMMSS/evaluation-simtrace/
-    let out = args.run_dir.join(format!("evaluation-{}", utc_stamp()));
-    let trace_dir = out.join("evaluation-simtrace");
-    std::fs::create_dir_all(&trace_dir)
-        .with_context(|| format!("cannot create {}", trace_dir.display()))?;
-    let trace_path = trace_dir.join("0-iteration.csv");
-    let file: Box<dyn Write> = Box::new(BufWriter::new(
-        File::create(&trace_path)
-            .with_context(|| format!("cannot create {}", trace_path.display()))?,
-    ));
-    let mut trace = SimTraceWriter::new(file)
-        .with_context(|| format!("cannot write {}", trace_path.display()))?;
+        off_track_penalty: args.off_track_penalty.clone(),
+        device: args.device.clone(),
+    }
+    .resolve()?;
+    let run = &plan.run;
     let cam = run.sim.camera.clone();
     let mut camera_frames: Vec<Frame> = Vec::new();
     let mut path = Vec::new();
@@ -153,16 +77,9 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             }
         }
     };
-    let report = evaluate(&policy, &run, &opts, Some(&mut trace), &mut on_step)?;
-    trace
-        .finish()
-        .with_context(|| format!("cannot write {}", trace_path.display()))?;
-    let metrics_path = out.join("evaluation-metrics.json");
-    std::fs::write(&metrics_path, report.deepracer_metrics_json().to_string())
-        .with_context(|| format!("cannot write {}", metrics_path.display()))?;
-    let report_path = out.join("report.json");
-    std::fs::write(&report_path, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("cannot write {}", report_path.display()))?;
+    let done = plan.run(&mut on_step)?;
+    let report = &done.report;
+    let (metrics_path, trace_path) = (done.dir.metrics(), done.dir.simtrace());
     if let Some(dir) = &args.record {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         if !camera_frames.is_empty() {
@@ -202,9 +119,12 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         write_gif(&dir.join("top_down.gif"), frames)?;
     }
     if args.json {
-        let mut v = serde_json::to_value(&report)?;
+        let mut v = serde_json::to_value(report)?;
         if let Some(obj) = v.as_object_mut() {
-            obj.insert("output_dir".into(), out.display().to_string().into());
+            obj.insert(
+                "output_dir".into(),
+                done.dir.root().display().to_string().into(),
+            );
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -219,7 +139,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
                 l.crash_count,
                 l.reversed_count,
                 l.immobilized_count,
-                l.episode_status
+                l.episode_status.deepracer_label()
             );
         }
         println!(

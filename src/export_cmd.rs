@@ -1,9 +1,8 @@
 //! `chicane export`: a trained run's policy as a model bundle for the car
 //! (`chicane-car run --model`).
 
-use crate::train_cmd::{device, resolve_run};
 use anyhow::Result;
-use chicane_agent::{CheckpointChoice, export_bundle};
+use chicane_agent::{CheckpointChoice, DeviceKind, RunDir, export_bundle};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -24,13 +23,10 @@ pub struct ExportArgs {
 
 /// Runs `chicane export`.
 pub fn run(args: ExportArgs) -> Result<()> {
-    let config = crate::evaluate_cmd::run_config(&args.run_dir)?;
-    let run = resolve_run(Some(&config), None, None)?;
-    let which: CheckpointChoice = args
-        .checkpoint
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--checkpoint: {e}"))?;
-    let model_spec = export_bundle(&args.run_dir, &run, which, &args.out, &device("flex")?)?;
+    let dir = RunDir::open(&args.run_dir)?;
+    let run = dir.load_run()?;
+    let which: CheckpointChoice = args.checkpoint.parse()?;
+    let model_spec = export_bundle(&dir, &run, which, &args.out, &DeviceKind::Flex.device()?)?;
     let onnx_bytes = std::fs::metadata(&args.out).map_or(0, |m| m.len());
     println!(
         "wrote {} ({} from {}, {} KiB)",

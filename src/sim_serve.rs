@@ -4,8 +4,8 @@
 //! `chicane evaluate` does: a standing start at the start line, a car that
 //! leaves the track is put back where it left with a time penalty.
 
-use crate::train_cmd::resolve_run;
 use anyhow::{Context, Result};
+use chicane_agent::RunRequest;
 use chicane_car::sim::{SimCommand, SimFrameHeader, SimHello};
 use chicane_core::{Action, ActionSpace};
 use chicane_reward::FollowCenterLine;
@@ -39,7 +39,12 @@ pub struct ServeArgs {
 
 /// Runs `chicane sim serve` for one client.
 pub fn serve(args: ServeArgs) -> Result<()> {
-    let run = resolve_run(args.config.as_deref(), args.track.as_deref(), None)?;
+    let run = RunRequest {
+        config: args.config.clone(),
+        track: args.track.clone(),
+        ..RunRequest::default()
+    }
+    .resolve_run()?;
     let reward = run.make_reward().unwrap_or_else(|e| {
         eprintln!("sim serve: reward function unavailable ({e}); using the centre-line reward");
         Box::new(FollowCenterLine)

@@ -66,7 +66,7 @@ fn train_writes_its_outputs_and_resumes() {
     let run = dir.join("run");
     let run_s = run.to_str().unwrap();
     let stdout = ok(&train_args(&cfg, run_s, "1s"));
-    assert!(stdout.contains("stopped: --max-time reached"), "{stdout}");
+    assert!(stdout.contains("stopped: max_time reached"), "{stdout}");
     for f in [
         "run.toml",
         "model_metadata.json",

@@ -6,7 +6,7 @@
 //! watchdog, signals and errors all end in neutral.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use chicane_agent::{HostObs, Learner, PpoConfig, read_agent_spec};
+use chicane_agent::{HostObs, Learner, PpoConfig, RunDir, read_agent_spec};
 use chicane_car::{Bundle, OnnxPolicy, Policy};
 use chicane_core::{ActionSpace, FrameStack};
 use chicane_sim::{Driver, PurePursuit, RaceEnv, ResetOptions};
@@ -142,7 +142,7 @@ fn rendered_frames(n: usize) -> Vec<Vec<u8>> {
 fn onnx_policy_matches_burn_on_rendered_frames() {
     let fx = fixture();
     let run = chicane_config::load_run(Some(&fx.join("run.toml"))).unwrap();
-    let spec = read_agent_spec(&fx).unwrap();
+    let spec = read_agent_spec(&RunDir::new(&fx)).unwrap();
     let dev = burn::tensor::Device::flex();
     let mut learner = Learner::new(
         spec.network.clone(),
@@ -153,7 +153,10 @@ fn onnx_policy_matches_burn_on_rendered_frames() {
     )
     .unwrap();
     learner
-        .load(&chicane_agent::latest_checkpoint(&fx).unwrap(), false)
+        .load(
+            &chicane_agent::latest_checkpoint(&RunDir::new(&fx)).unwrap(),
+            false,
+        )
         .unwrap();
     let b = Bundle::open(bundle()).unwrap();
     let mut onnx = OnnxPolicy::load(&b).unwrap();
@@ -170,11 +173,13 @@ fn onnx_policy_matches_burn_on_rendered_frames() {
             stack.push(f);
         }
         let obs = stack.observation().to_vec();
-        let burn_p = learner.policy_output(&HostObs {
-            n: 1,
-            camera: obs.clone(),
-            vector: Vec::new(),
-        });
+        let burn_p = learner
+            .policy_output(&HostObs {
+                n: 1,
+                camera: obs.clone(),
+                vector: Vec::new(),
+            })
+            .unwrap();
         let tract_p = onnx.infer(&obs, &[]).unwrap();
         assert_eq!(burn_p.len(), tract_p.len());
         for (a, b) in burn_p.iter().zip(&tract_p) {
@@ -565,7 +570,7 @@ fn export_picks_checkpoints_and_refuses_what_it_cannot_export() {
         assert!(stdout.contains("from iter-000010"), "{which}: {stdout}");
         let b = Bundle::open(&out).unwrap();
         assert_eq!(b.spec.checkpoint, "iter-000010");
-        assert_eq!(b.spec.network, "FAST_CNN");
+        assert_eq!(b.spec.network, chicane_core::NetworkKind::FastCnn);
         assert_eq!(b.metadata.action_space.num_actions(), Some(5));
     }
     let e = support::fails(&["export", fx, "--checkpoint", "3", "--out", out_s]);

@@ -2,7 +2,7 @@
 //! x axis, each with its points, a moving average, and labelled axes.
 
 use crate::error::AgentError;
-use crate::trainer::EpisodeRecord;
+use crate::records::EpisodeRecord;
 use image::{Rgb, RgbImage};
 use noto_sans_mono_bitmap::{FontWeight, RasterHeight, get_raster, get_raster_width};
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! Run folders and atomic checkpoints.
+//! Atomic checkpoints in a run folder.
 //!
 //! A checkpoint is a folder `checkpoints/iter-NNNNNN/` holding `model.bpk`,
 //! `optimizer.bpk` (burnpack) and `state.json`. It is written under a
@@ -9,6 +9,7 @@
 use crate::error::AgentError;
 use crate::learner::Learner;
 use crate::net::ActorCriticConfig;
+use crate::run_dir::RunDir;
 use chicane_core::Preprocess;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -58,22 +59,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AgentError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-fn checkpoints_dir(run: &Path) -> PathBuf {
-    run.join("checkpoints")
-}
-
 /// Saves a checkpoint of `learner` and `state` in `run`, keeping the newest
 /// `keep` checkpoints. Returns its folder.
 ///
 /// # Errors
 /// [`AgentError::Io`] or [`AgentError::Checkpoint`] naming the file.
 pub fn save_checkpoint(
-    run: &Path,
+    run: &RunDir,
     learner: &Learner,
     state: &TrainerState,
     keep: usize,
 ) -> Result<PathBuf, AgentError> {
-    let dir = checkpoints_dir(run);
+    let dir = run.checkpoints();
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| AgentError::Io { path, source }
@@ -108,8 +105,8 @@ pub fn save_checkpoint(
 }
 
 /// The run's checkpoint folders, oldest first.
-pub fn list_checkpoints(run: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(checkpoints_dir(run))
+pub fn list_checkpoints(run: &RunDir) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(run.checkpoints())
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.path())
@@ -131,17 +128,17 @@ pub fn list_checkpoints(run: &Path) -> Vec<PathBuf> {
 /// # Errors
 /// [`AgentError::Checkpoint`] when the run has no checkpoint or `latest`
 /// names a missing one.
-pub fn latest_checkpoint(run: &Path) -> Result<PathBuf, AgentError> {
-    let latest = checkpoints_dir(run).join("latest");
+pub fn latest_checkpoint(run: &RunDir) -> Result<PathBuf, AgentError> {
+    let latest = run.checkpoints().join("latest");
     let name = std::fs::read_to_string(&latest).map_err(|_| AgentError::Checkpoint {
         path: latest.clone(),
         detail: format!(
             "no checkpoint in {}: train it first (chicane train --out {})",
-            run.display(),
-            run.display()
+            run.root().display(),
+            run.root().display()
         ),
     })?;
-    let dir = checkpoints_dir(run).join(name.trim());
+    let dir = run.checkpoints().join(name.trim());
     if !dir.is_dir() {
         return Err(AgentError::Checkpoint {
             path: latest,
@@ -171,11 +168,11 @@ pub fn read_state(ckpt: &Path) -> Result<TrainerState, AgentError> {
 ///
 /// # Errors
 /// [`AgentError::Checkpoint`] naming the file when it is missing or corrupt.
-pub fn read_agent_spec(run: &Path) -> Result<AgentSpec, AgentError> {
-    let p = run.join("agent.json");
+pub fn read_agent_spec(run: &RunDir) -> Result<AgentSpec, AgentError> {
+    let p = run.agent_json();
     let text = std::fs::read_to_string(&p).map_err(|e| AgentError::Checkpoint {
         path: p.clone(),
-        detail: format!("{e} (is {} a chicane run folder?)", run.display()),
+        detail: format!("{e} (is {} a chicane run folder?)", run.root().display()),
     })?;
     serde_json::from_str(&text).map_err(|e| AgentError::Checkpoint {
         path: p,

@@ -2,18 +2,38 @@
 
 use std::path::PathBuf;
 
-/// Why an agent could not be built, trained, saved or loaded.
+/// Why an agent could not be built, trained, saved or loaded. A message
+/// never repeats its `source`: front ends print the chain.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AgentError {
-    /// An unknown network name.
-    #[error("unknown network {name:?}; known networks: {}", known.join(", "))]
-    Network {
-        /// The name given.
-        name: String,
-        /// The names chicane knows.
-        known: Vec<&'static str>,
+    /// A name that is not one of the accepted ones (network, device, ...).
+    #[error(transparent)]
+    Name(#[from] chicane_core::UnknownName),
+    /// The run config does not load or does not validate.
+    #[error(transparent)]
+    Config(#[from] chicane_config::ConfigError),
+    /// A track asked for in a request (not the run file's) that does not load.
+    #[error("track `{spec}`")]
+    Track {
+        /// The track as asked for.
+        spec: String,
+        /// The loader's error.
+        #[source]
+        source: chicane_tracks::TrackError,
     },
+    /// A request's value that cannot be used (a field of the run request:
+    /// `num_envs`, `max_time`, `out`, ...).
+    #[error("{field}: {problem}")]
+    Request {
+        /// The request's field, as the front ends name it.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// Something this build or this algorithm cannot do (yet), with the way out.
+    #[error("{0}")]
+    Unsupported(String),
     /// Inputs that do not fit the network.
     #[error("network input: {0}")]
     Shape(String),
@@ -25,8 +45,8 @@ pub enum AgentError {
         /// What is wrong and what is accepted.
         problem: String,
     },
-    /// A checkpoint that cannot be written or read.
-    #[error("checkpoint {}: {detail}", path.display())]
+    /// A checkpoint or run folder that cannot be written or read.
+    #[error("{}: {detail}", path.display())]
     Checkpoint {
         /// The checkpoint file or folder.
         path: PathBuf,
@@ -34,7 +54,7 @@ pub enum AgentError {
         detail: String,
     },
     /// A file that cannot be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -48,4 +68,15 @@ pub enum AgentError {
     /// The simulator failed (a reward function error included).
     #[error(transparent)]
     Sim(#[from] chicane_sim::SimError),
+    /// The model bundle could not be written.
+    #[error(transparent)]
+    Bundle(#[from] chicane_bundle::BundleError),
+}
+
+/// [`AgentError::Io`] for `path`, for `map_err`.
+pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> AgentError + '_ {
+    move |source| AgentError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }

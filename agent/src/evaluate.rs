@@ -8,7 +8,7 @@ use crate::error::AgentError;
 use crate::learner::Learner;
 use crate::ppo::PpoConfig;
 use crate::rollout::ObsState;
-use crate::trainer::deepracer_status;
+use crate::run_dir::RunDir;
 use burn::tensor::Device;
 use chicane_config::ResolvedRun;
 use chicane_sim::{EpisodeStatus, EvalStart, Info, RaceEnv, SimTraceWriter, row_without_episode};
@@ -68,8 +68,9 @@ pub struct LapResult {
     pub reversed_count: u32,
     /// Immobilized resets.
     pub immobilized_count: u32,
-    /// DeepRacer's status: `Lap complete`, or why the lap was abandoned.
-    pub episode_status: String,
+    /// `lap_complete`, or why the lap was abandoned (`time_up`; DeepRacer's
+    /// label, `Lap complete`, in its metrics JSON).
+    pub episode_status: EpisodeStatus,
     /// Steps taken.
     pub steps: u64,
 }
@@ -106,7 +107,7 @@ impl EvalReport {
                     "metric_time": t0 + ms,
                     "start_time": t0,
                     "elapsed_time_in_milliseconds": ms,
-                    "episode_status": l.episode_status,
+                    "episode_status": l.episode_status.deepracer_label(),
                     "crash_count": l.crash_count,
                     "immobilized_count": l.immobilized_count,
                     "off_track_count": l.off_track_count,
@@ -133,9 +134,9 @@ pub struct EvalStep<'a> {
     pub info: &'a Info,
 }
 
-/// A trained policy loaded from a run folder.
+/// A trained policy loaded from a run folder's checkpoint.
 #[derive(Debug)]
-pub struct Policy {
+pub struct LoadedPolicy {
     /// The learner holding the weights.
     pub learner: Learner,
     /// The network and preprocessing.
@@ -149,10 +150,10 @@ pub struct Policy {
 /// # Errors
 /// [`AgentError::Checkpoint`] naming the missing or corrupt file.
 pub fn load_policy(
-    run_dir: &Path,
+    run_dir: &RunDir,
     run: &ResolvedRun,
     device: &Device,
-) -> Result<Policy, AgentError> {
+) -> Result<LoadedPolicy, AgentError> {
     load_policy_at(run_dir, &latest_checkpoint(run_dir)?, run, device)
 }
 
@@ -162,11 +163,11 @@ pub fn load_policy(
 /// # Errors
 /// [`AgentError::Checkpoint`] naming the missing or corrupt file.
 pub fn load_policy_at(
-    run_dir: &Path,
+    run_dir: &RunDir,
     checkpoint: &Path,
     run: &ResolvedRun,
     device: &Device,
-) -> Result<Policy, AgentError> {
+) -> Result<LoadedPolicy, AgentError> {
     let spec = read_agent_spec(run_dir)?;
     let mut learner = Learner::new(
         spec.network.clone(),
@@ -176,7 +177,7 @@ pub fn load_policy_at(
         0,
     )?;
     learner.load(checkpoint, false)?;
-    Ok(Policy {
+    Ok(LoadedPolicy {
         learner,
         spec,
         checkpoint: checkpoint.to_path_buf(),
@@ -191,7 +192,7 @@ pub fn load_policy_at(
 /// # Errors
 /// Env and reward errors, and I/O errors of `trace`.
 pub fn evaluate(
-    policy: &Policy,
+    policy: &LoadedPolicy,
     run: &ResolvedRun,
     opts: &EvalOptions,
     mut trace: Option<&mut SimTraceWriter<Box<dyn Write>>>,
@@ -200,7 +201,7 @@ pub fn evaluate(
     let reward = run.make_reward().map_err(|e| {
         AgentError::Sim(chicane_sim::SimError::Config {
             field: "reward".into(),
-            problem: e.to_string(),
+            problem: chicane_core::error_chain(&e),
         })
     })?;
     let mut sim = run.sim.clone();
@@ -224,7 +225,7 @@ pub fn evaluate(
             crash_count: 0,
             reversed_count: 0,
             immobilized_count: 0,
-            episode_status: "In progress".into(),
+            episode_status: EpisodeStatus::InProgress,
             steps: 0,
         };
         // distance covered before the current env episode (m) and time (s)
@@ -234,7 +235,7 @@ pub fn evaluate(
         obs.reset(0, &env.observation().camera);
         loop {
             let batch = obs.batch(&env.observation().lidar);
-            let sample = policy.learner.act(&batch, &mut rng, !opts.stochastic);
+            let sample = policy.learner.act(&batch, &mut rng, !opts.stochastic)?;
             let action = sample
                 .first()
                 .map(|s| s.action)
@@ -269,11 +270,11 @@ pub fn evaluate(
             if done_lap {
                 lap.progress = 100.0;
                 lap.lap_time_s = Some(time_s);
-                lap.episode_status = "Lap complete".into();
+                lap.episode_status = EpisodeStatus::LapComplete;
                 break;
             }
             if time_s >= opts.max_lap_time_s || trunc {
-                lap.episode_status = deepracer_status("time_up").into();
+                lap.episode_status = EpisodeStatus::TimeUp;
                 break;
             }
             if term {

@@ -1,12 +1,13 @@
 //! A trained run's policy as a model bundle for the car (`chicane export`
 //! and the GUI's Export button).
 
+use crate::run_dir::RunDir;
 use crate::{
-    AgentError, Policy, PolicyOutput, export_onnx, latest_checkpoint, list_checkpoints,
-    load_policy_at, read_state,
+    AgentError, LoadedPolicy, export_onnx, latest_checkpoint, list_checkpoints, load_policy_at,
+    read_state,
 };
 use burn::tensor::Device;
-use chicane_car::{BUNDLE_FORMAT, ModelSpec, OutputKind, write_bundle};
+use chicane_bundle::{BUNDLE_FORMAT, ModelSpec, write_bundle};
 use chicane_config::ResolvedRun;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -25,7 +26,7 @@ pub enum CheckpointChoice {
 }
 
 impl FromStr for CheckpointChoice {
-    type Err = String;
+    type Err = AgentError;
 
     /// `last`, `best` or an iteration number.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -35,14 +36,17 @@ impl FromStr for CheckpointChoice {
             n => n
                 .parse()
                 .map(CheckpointChoice::Iteration)
-                .map_err(|_| format!("checkpoint {n:?}: use last, best or an iteration number")),
+                .map_err(|_| AgentError::Request {
+                    field: "checkpoint",
+                    problem: format!("`{n}`: use last, best or an iteration number"),
+                }),
         }
     }
 }
 
 /// Mean progress and reward per training iteration, from `metrics.jsonl`.
-fn iteration_scores(run_dir: &Path) -> Vec<(u64, f64, f64)> {
-    let Ok(text) = std::fs::read_to_string(run_dir.join("metrics.jsonl")) else {
+fn iteration_scores(run_dir: &RunDir) -> Vec<(u64, f64, f64)> {
+    let Ok(text) = std::fs::read_to_string(run_dir.metrics()) else {
         return Vec::new();
     };
     text.lines()
@@ -64,10 +68,10 @@ fn iteration_scores(run_dir: &Path) -> Vec<(u64, f64, f64)> {
 /// # Errors
 /// [`AgentError::Checkpoint`] when the run has no checkpoints, none is
 /// readable, or the iteration is not among those kept (they are listed).
-pub fn choose_checkpoint(run_dir: &Path, which: CheckpointChoice) -> Result<PathBuf, AgentError> {
+pub fn choose_checkpoint(run_dir: &RunDir, which: CheckpointChoice) -> Result<PathBuf, AgentError> {
     let all = list_checkpoints(run_dir);
     let fail = |detail: String| AgentError::Checkpoint {
-        path: run_dir.join("checkpoints"),
+        path: run_dir.checkpoints(),
         detail,
     };
     if all.is_empty() {
@@ -117,41 +121,33 @@ pub fn choose_checkpoint(run_dir: &Path, which: CheckpointChoice) -> Result<Path
 /// A missing or corrupt checkpoint or run file (named), an ONNX export or
 /// bundle write error.
 pub fn export_bundle(
-    run_dir: &Path,
+    run_dir: &RunDir,
     run: &ResolvedRun,
     which: CheckpointChoice,
     out: &Path,
     device: &Device,
 ) -> Result<ModelSpec, AgentError> {
     let ckpt = choose_checkpoint(run_dir, which)?;
-    let Policy { learner, spec, .. } = load_policy_at(run_dir, &ckpt, run, device)?;
+    let LoadedPolicy { learner, spec, .. } = load_policy_at(run_dir, &ckpt, run, device)?;
     let onnx = export_onnx(&learner)?;
     let read = |path: PathBuf| {
         std::fs::read_to_string(&path).map_err(|source| AgentError::Io { path, source })
     };
-    let metadata = read(run_dir.join("model_metadata.json"))?;
-    let run_toml = read(run_dir.join("run.toml"))?;
+    let metadata = read(run_dir.model_metadata())?;
+    let run_toml = read(run_dir.run_toml())?;
     let model_spec = ModelSpec {
         format_version: BUNDLE_FORMAT,
-        network: spec.network.network.name().into(),
+        network: spec.network.network,
         camera: spec.preprocess,
         lidar: onnx.lidar,
-        output: match onnx.output {
-            PolicyOutput::Probabilities => OutputKind::Probabilities,
-            PolicyOutput::GaussianMean => OutputKind::GaussianMean,
-        },
+        output: onnx.output,
         output_len: onnx.output_len,
         action_hz: run.sim.physics.action_hz,
-        run: run_dir.display().to_string(),
+        run: run_dir.root().display().to_string(),
         checkpoint: ckpt
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
     };
-    write_bundle(out, &model_spec, &metadata, &onnx.bytes, &run_toml).map_err(|e| {
-        AgentError::Checkpoint {
-            path: out.to_path_buf(),
-            detail: format!("cannot write the bundle: {e}"),
-        }
-    })?;
+    write_bundle(out, &model_spec, &metadata, &onnx.bytes, &run_toml)?;
     Ok(model_spec)
 }

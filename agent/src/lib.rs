@@ -1,44 +1,61 @@
 //! chicane-agent: the learning agent. burn policy/value networks
 //! (DeepRacer's camera networks, a small CPU network, an MLP), clipped PPO
-//! with GAE, and the [`Learner`] that acts and updates.
+//! with GAE, the [`Learner`] that acts and updates, and training runs:
+//! a [`RunRequest`] (what the user typed) resolved once into a [`RunPlan`],
+//! trained by [`train`] into a [`RunDir`].
 //!
-//! The backend is a runtime [`burn::tensor::Device`]; which backends exist
-//! is decided by the features of the leaf binary (`burn/flex` by default).
+//! The backend is a runtime [`burn::tensor::Device`] picked by
+//! [`DeviceKind`]; which kinds exist is decided by this crate's features,
+//! which the leaf binary turns on (`flex` by default).
 
 mod chart;
 mod checkpoint;
+mod device;
 mod error;
+mod eval_request;
 mod evaluate;
 mod export;
 mod learner;
 mod net;
+mod observer;
 mod onnx;
+mod options;
 mod ppo;
+mod records;
+mod request;
 mod rollout;
+mod run_dir;
+mod run_log;
+mod spec;
 mod trainer;
+mod training_run;
 
 pub use burn;
 pub use chart::{Panel, plot_training, read_episodes, render as render_chart, save as save_chart};
 pub use checkpoint::{
     AgentSpec, TrainerState, latest_checkpoint, list_checkpoints, read_agent_spec, read_state,
 };
+pub use device::DeviceKind;
 pub use error::AgentError;
+pub use eval_request::{EvalPlan, EvalRequest, Evaluation};
 pub use evaluate::{
-    EvalOptions, EvalReport, EvalStep, LapResult, Policy, evaluate, load_policy, load_policy_at,
+    EvalOptions, EvalReport, EvalStep, LapResult, LoadedPolicy, evaluate, load_policy,
+    load_policy_at,
 };
 pub use export::{CheckpointChoice, choose_checkpoint, export_bundle};
 pub use learner::{HostObs, Learner, PolicySample, Rollout, UpdateStats, head_for};
 pub use net::{ActorCritic, ActorCriticConfig, HeadKind, NetworkKind, ObsBatch};
-pub use onnx::{
-    ACTION_MEAN_OUTPUT, CAMERA_INPUT, LIDAR_INPUT, ONNX_OPSET, OnnxPolicy, PROBABILITIES_OUTPUT,
-    PolicyOutput, export_onnx,
-};
+pub use observer::{NoObserver, StepView, TrainObserver};
+pub use onnx::{OnnxModel, export_onnx};
+pub use options::{RolloutLength, StopConditions, StopReason, TrainOptions, parse_duration};
 pub use ppo::{
     PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy, gae, gaussian_log_prob_entropy,
     ppo_loss,
 };
-pub use rollout::{NoHooks, RolloutBatch, RolloutHooks, RolloutWorker, StepView, WorkerEpisode};
-pub use trainer::{
-    EpisodeRecord, IterationRecord, RolloutLength, StopReason, TrainObserver, TrainOptions,
-    TrainSummary, TrainingRun, agent_spec, model_metadata, network_for, ppo_from_run, train,
-};
+pub use records::{EpisodeRecord, IterationRecord, TrainSummary};
+pub use request::{OutputPolicy, RunPlan, RunRequest};
+pub use rollout::{RolloutBatch, RolloutWorker, WorkerEpisode};
+pub use run_dir::{EvaluationDir, RunDir};
+pub use spec::{agent_spec, model_metadata, network_for, ppo_from_run};
+pub use trainer::train;
+pub use training_run::TrainingRun;

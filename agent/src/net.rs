@@ -9,118 +9,7 @@ use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-/// The network architectures, by the names `model_metadata.json` uses
-/// (DeepRacer's) or chicane's own.
-///
-/// Conv layers are `[filters, kernel, stride]`, unpadded, as in DeepRacer's
-/// `markov/sensors/utils.py` (`get_front_camera_embedders`); every network
-/// then has DeepRacer's 512-unit dense middleware and a policy and a value
-/// head. DeepRacer's deep network puts batch norm after its convolutions;
-/// chicane leaves it out so that the policy that collects a rollout and the
-/// one PPO updates compute the same function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NetworkKind {
-    /// DeepRacer's 3-layer CNN: `[32,8,4] [64,4,2] [64,3,1]`, ReLU.
-    #[serde(rename = "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW")]
-    DeepRacerShallow,
-    /// DeepRacer's 4-layer CNN: `[32,5,2] [32,3,1] [64,3,2] [64,3,1]` +
-    /// dense 64, tanh.
-    #[serde(rename = "DEEP_CONVOLUTIONAL_NETWORK")]
-    DeepRacerStandard,
-    /// DeepRacer's deep CNN: `[32,8,4] [32,4,2] [64,4,2] [64,3,1]` + dense
-    /// 512, 512, ReLU.
-    #[serde(rename = "DEEP_CONVOLUTIONAL_NETWORK_DEEP")]
-    DeepRacerDeep,
-    /// chicane's CPU network: frames downscaled 4x (160x120 -> 40x30), then
-    /// `[16,5,2] [32,3,2]` + dense 256, ReLU. About 0.6 MFLOP per frame.
-    #[serde(rename = "FAST_CNN")]
-    FastCnn,
-    /// No camera network: lidar (or any vector input) through dense 256,
-    /// 256, ReLU (DeepRacer's lidar embedder).
-    #[serde(rename = "MLP")]
-    Mlp,
-}
-
-impl NetworkKind {
-    /// Every kind, in the order `--help` lists them.
-    pub const ALL: [NetworkKind; 5] = [
-        NetworkKind::FastCnn,
-        NetworkKind::DeepRacerShallow,
-        NetworkKind::DeepRacerStandard,
-        NetworkKind::DeepRacerDeep,
-        NetworkKind::Mlp,
-    ];
-
-    /// The name used in `model_metadata.json` and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            NetworkKind::DeepRacerShallow => "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW",
-            NetworkKind::DeepRacerStandard => "DEEP_CONVOLUTIONAL_NETWORK",
-            NetworkKind::DeepRacerDeep => "DEEP_CONVOLUTIONAL_NETWORK_DEEP",
-            NetworkKind::FastCnn => "FAST_CNN",
-            NetworkKind::Mlp => "MLP",
-        }
-    }
-
-    /// Parses a name (case-insensitive; `shallow`, `standard`, `deep`,
-    /// `fast` and `mlp` are accepted too).
-    ///
-    /// # Errors
-    /// [`AgentError::Network`] listing the known names.
-    pub fn parse(name: &str) -> Result<NetworkKind, AgentError> {
-        let n = name.trim().to_ascii_uppercase();
-        let short = match n.as_str() {
-            "SHALLOW" => Some(NetworkKind::DeepRacerShallow),
-            "STANDARD" => Some(NetworkKind::DeepRacerStandard),
-            "DEEP" => Some(NetworkKind::DeepRacerDeep),
-            "FAST" | "FAST-CNN" => Some(NetworkKind::FastCnn),
-            _ => None,
-        };
-        short
-            .or_else(|| NetworkKind::ALL.into_iter().find(|k| k.name() == n))
-            .ok_or_else(|| AgentError::Network {
-                name: name.to_string(),
-                known: NetworkKind::ALL.iter().map(|k| k.name()).collect(),
-            })
-    }
-
-    /// The camera downscale factor this network is built for.
-    pub fn downscale(self) -> usize {
-        match self {
-            NetworkKind::FastCnn => 4,
-            _ => 1,
-        }
-    }
-
-    fn convs(self) -> &'static [[usize; 3]] {
-        match self {
-            NetworkKind::DeepRacerShallow => &[[32, 8, 4], [64, 4, 2], [64, 3, 1]],
-            NetworkKind::DeepRacerStandard => &[[32, 5, 2], [32, 3, 1], [64, 3, 2], [64, 3, 1]],
-            NetworkKind::DeepRacerDeep => &[[32, 8, 4], [32, 4, 2], [64, 4, 2], [64, 3, 1]],
-            NetworkKind::FastCnn => &[[16, 5, 2], [32, 3, 2]],
-            NetworkKind::Mlp => &[],
-        }
-    }
-
-    fn camera_dense(self) -> &'static [usize] {
-        match self {
-            NetworkKind::DeepRacerStandard => &[64],
-            NetworkKind::DeepRacerDeep => &[512, 512],
-            NetworkKind::FastCnn => &[256],
-            _ => &[],
-        }
-    }
-
-    fn uses_tanh(self) -> bool {
-        self == NetworkKind::DeepRacerStandard
-    }
-}
-
-impl std::fmt::Display for NetworkKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use chicane_core::NetworkKind;
 
 /// What the policy outputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,7 +69,7 @@ impl ActorCriticConfig {
     /// Checks that the inputs fit the network.
     ///
     /// # Errors
-    /// [`AgentError::Network`]-style [`AgentError::Shape`] naming the layer
+    /// [`AgentError::Shape`] naming the layer
     /// whose output would be empty, or an input the network cannot take.
     pub fn validate(&self) -> Result<(), AgentError> {
         if self.camera.is_none() && self.vector.is_none() {
@@ -215,7 +104,7 @@ impl ActorCriticConfig {
         let use_camera = self.network != NetworkKind::Mlp;
         if let (Some(cam), true) = (self.camera, use_camera) {
             let mut ch = cam[0];
-            for &[f, k, s] in self.network.convs() {
+            for &[f, k, s] in self.network.conv_layers() {
                 convs.push(
                     Conv2dConfig::new([ch, f], [k, k])
                         .with_stride([s, s])
@@ -225,7 +114,7 @@ impl ActorCriticConfig {
             }
             let (h, w) = conv_output(self.network, cam)?;
             let mut n = ch * h * w;
-            for &d in self.network.camera_dense() {
+            for &d in self.network.camera_dense_layers() {
                 camera_dense.push(LinearConfig::new(n, d).init(device));
                 n = d;
             }
@@ -275,7 +164,7 @@ impl ActorCriticConfig {
 
 fn conv_output(network: NetworkKind, cam: [usize; 3]) -> Result<(usize, usize), AgentError> {
     let (mut h, mut w) = (cam[1], cam[2]);
-    for (i, &[_, k, s]) in network.convs().iter().enumerate() {
+    for (i, &[_, k, s]) in network.conv_layers().iter().enumerate() {
         if h < k || w < k {
             return Err(AgentError::Shape(format!(
                 "network {network}: conv layer {} (kernel {k}) does not fit its {h}x{w} input; \

@@ -15,48 +15,13 @@ use crate::net::HeadKind;
 use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
+use chicane_bundle::{CAMERA_INPUT, LIDAR_INPUT, ONNX_OPSET, OutputKind};
 use prost::Message;
-use serde::{Deserialize, Serialize};
 use tract_onnx::pb;
-
-/// The ONNX opset the export targets (Conv, Gemm, Relu, Tanh, Flatten,
-/// Concat and Softmax with an explicit axis as of opset 13).
-pub const ONNX_OPSET: i64 = 13;
-
-/// Name of the camera input: `[N, C, H, W]` f32 in `[0, 1]`.
-pub const CAMERA_INPUT: &str = "camera";
-/// Name of the lidar input: `[N, L]` f32 ranges (m).
-pub const LIDAR_INPUT: &str = "lidar";
-/// Name of the discrete policy's output: `[N, A]` action probabilities.
-pub const PROBABILITIES_OUTPUT: &str = "probabilities";
-/// Name of the continuous policy's output: `[N, 2]` Gaussian mean
-/// (steering, speed) in `[-1, 1]` units, mapped linearly onto the action
-/// space's ranges as DeepRacer does.
-pub const ACTION_MEAN_OUTPUT: &str = "action_mean";
-
-/// What the exported graph outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyOutput {
-    /// Softmax probabilities over the discrete actions ([`PROBABILITIES_OUTPUT`]).
-    Probabilities,
-    /// The Gaussian mean in `[-1, 1]` units ([`ACTION_MEAN_OUTPUT`]).
-    GaussianMean,
-}
-
-impl PolicyOutput {
-    /// The output's tensor name.
-    pub fn tensor_name(self) -> &'static str {
-        match self {
-            PolicyOutput::Probabilities => PROBABILITIES_OUTPUT,
-            PolicyOutput::GaussianMean => ACTION_MEAN_OUTPUT,
-        }
-    }
-}
 
 /// An exported policy graph and its interface.
 #[derive(Debug, Clone)]
-pub struct OnnxPolicy {
+pub struct OnnxModel {
     /// The serialised `ModelProto`.
     pub bytes: Vec<u8>,
     /// Camera input shape `[C, H, W]` (the batch dimension `N` is dynamic).
@@ -64,7 +29,7 @@ pub struct OnnxPolicy {
     /// Lidar input length `L`.
     pub lidar: Option<usize>,
     /// The policy output.
-    pub output: PolicyOutput,
+    pub output: OutputKind,
     /// Number of policy outputs per observation (`A` actions, or 2).
     pub output_len: usize,
 }
@@ -73,7 +38,7 @@ pub struct OnnxPolicy {
 ///
 /// # Errors
 /// [`AgentError::Shape`] if a weight cannot be read from the device.
-pub fn export_onnx(learner: &Learner) -> Result<OnnxPolicy, AgentError> {
+pub fn export_onnx(learner: &Learner) -> Result<OnnxModel, AgentError> {
     let net = learner.network();
     let model = learner.inference_model();
     let mut g = GraphBuilder::default();
@@ -124,12 +89,12 @@ pub fn export_onnx(learner: &Learner) -> Result<OnnxPolicy, AgentError> {
     let h = g.unary("Relu", "middleware_act", &h);
     let logits = g.gemm("policy", &h, &model.policy)?;
     let (output, n) = match net.head {
-        HeadKind::Categorical(n) => (PolicyOutput::Probabilities, n),
-        HeadKind::Gaussian(n) => (PolicyOutput::GaussianMean, n),
+        HeadKind::Categorical(n) => (OutputKind::Probabilities, n),
+        HeadKind::Gaussian(n) => (OutputKind::GaussianMean, n),
     };
     let name = output.tensor_name();
     match output {
-        PolicyOutput::Probabilities => {
+        OutputKind::Probabilities => {
             g.nodes.push(node(
                 "Softmax",
                 "softmax",
@@ -138,7 +103,7 @@ pub fn export_onnx(learner: &Learner) -> Result<OnnxPolicy, AgentError> {
                 vec![attr_int("axis", 1)],
             ));
         }
-        PolicyOutput::GaussianMean => {
+        OutputKind::GaussianMean => {
             g.nodes
                 .push(node("Identity", "mean", vec![logits], name, vec![]));
         }
@@ -175,7 +140,7 @@ pub fn export_onnx(learner: &Learner) -> Result<OnnxPolicy, AgentError> {
         }],
         ..Default::default()
     };
-    Ok(OnnxPolicy {
+    Ok(OnnxModel {
         bytes: model_proto.encode_to_vec(),
         camera: net.camera,
         lidar: net.vector,

@@ -9,32 +9,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-/// The value loss (DeepRacer's `loss_type` hyperparameter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ValueLoss {
-    /// Mean squared error (`"mean squared error"` in DeepRacer).
-    Mse,
-    /// Huber loss with delta 1 (`"huber"`, DeepRacer's default).
-    Huber,
-}
-
-impl ValueLoss {
-    /// Parses DeepRacer's names (`"huber"`, `"mean squared error"`, `"mse"`).
-    ///
-    /// # Errors
-    /// [`AgentError::Hyperparameter`] naming `loss_type`.
-    pub fn parse(name: &str) -> Result<ValueLoss, AgentError> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "huber" => Ok(ValueLoss::Huber),
-            "mean squared error" | "mse" | "mean_squared_error" => Ok(ValueLoss::Mse),
-            _ => Err(AgentError::Hyperparameter {
-                name: "loss_type".into(),
-                problem: format!("unknown loss {name:?}; use \"huber\" or \"mean squared error\""),
-            }),
-        }
-    }
-}
+pub use chicane_config::ValueLoss;
 
 /// Clipped-PPO settings. Defaults follow DeepRacer's `hyperparameters.json`
 /// where it has the setting, and Schulman et al. (2017) elsewhere.

@@ -5,12 +5,13 @@
 //! Ray actor and sends the batches to the learner.
 
 use crate::error::AgentError;
-use crate::learner::{HostObs, Learner, PolicySample, Rollout};
+use crate::learner::{HostObs, Learner, Rollout};
+use crate::observer::{StepView, TrainObserver};
+use crate::options::RolloutLength;
 use crate::ppo::gae;
-use crate::trainer::RolloutLength;
 use chicane_config::ResolvedRun;
 use chicane_core::{FrameStack, Preprocess};
-use chicane_sim::{VecEnv, row_without_episode};
+use chicane_sim::{EpisodeStatus, VecEnv, row_without_episode};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -100,7 +101,7 @@ pub struct WorkerEpisode {
     /// Final progress (%).
     pub progress: f64,
     /// DeepRacer's episode status (`lap_complete`, `off_track`, ...).
-    pub status: String,
+    pub status: EpisodeStatus,
     /// Lap time (s) when the lap was completed.
     pub lap_time: Option<f64>,
     /// Start time, ms since the Unix epoch.
@@ -141,47 +142,6 @@ impl RolloutBatch {
         out
     }
 }
-
-/// Callbacks while a worker collects (the local trainer logs episodes as
-/// they end and honours Ctrl-C through them).
-pub trait RolloutHooks {
-    /// An episode ended.
-    ///
-    /// # Errors
-    /// Any error stops the rollout and is returned by `collect`.
-    fn episode(&mut self, _episode: &WorkerEpisode) -> Result<(), AgentError> {
-        Ok(())
-    }
-    /// `env_steps` more env steps were taken (called once per vector step).
-    fn step(&mut self, _env_steps: u64) {}
-    /// True to abandon the rollout (checked every vector step).
-    fn stop_requested(&self) -> bool {
-        false
-    }
-    /// The envs after a vector step and the policy's samples that drove
-    /// them (for live views; called every vector step, so copy only what
-    /// is needed). Blocking here pauses the rollout.
-    fn observe(&mut self, _view: StepView<'_>) {}
-}
-
-/// What a rollout shows [`RolloutHooks::observe`] after each vector step.
-#[derive(Debug, Clone, Copy)]
-pub struct StepView<'a> {
-    /// The envs after the step: `info(i)` (or `final_info(i)` where an
-    /// episode just ended), `camera_batch()`, `rewards()`.
-    pub env: &'a VecEnv,
-    /// The policy's sample for each env this step (action, probability).
-    ///
-    /// # Shapes
-    /// `[num_envs]`.
-    pub samples: &'a [PolicySample],
-}
-
-/// [`RolloutHooks`] that do nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoHooks;
-
-impl RolloutHooks for NoHooks {}
 
 /// A [`VecEnv`] on a run's track with the observation stacks and episode
 /// bookkeeping of PPO rollouts. Episodes in progress carry over from one
@@ -264,7 +224,7 @@ impl RolloutWorker {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| chicane_sim::SimError::Config {
                 field: "reward".into(),
-                problem: e.to_string(),
+                problem: chicane_core::error_chain(&e),
             })?;
         for (i, r) in fresh.into_iter().enumerate() {
             self.venv.set_reward(i, r);
@@ -274,17 +234,18 @@ impl RolloutWorker {
 
     /// Runs `learner`'s policy (sampling with `rng`) until `length` is
     /// reached, then computes GAE advantages (truncated episodes bootstrap
-    /// from the value of their final observation). Returns `None` when
-    /// `hooks` asked to stop before the rollout was complete.
+    /// from the value of their final observation). Tells `observer` of
+    /// every step and finished episode. Returns `None` when `observer`
+    /// asked to stop before the rollout was complete.
     ///
     /// # Errors
-    /// An env or reward error, or an error from `hooks`.
+    /// An env or reward error, or an error from `observer`.
     pub fn collect(
         &mut self,
         learner: &Learner,
         rng: &mut impl Rng,
         length: RolloutLength,
-        hooks: &mut dyn RolloutHooks,
+        observer: &mut dyn TrainObserver,
     ) -> Result<Option<RolloutBatch>, AgentError> {
         let n = self.num_envs;
         let fl = self.frame_len;
@@ -297,12 +258,12 @@ impl RolloutWorker {
         let mut steps_this = 0usize;
         loop {
             let batch = self.obs.batch(self.venv.lidar_batch());
-            let samples = learner.act(&batch, rng, false);
+            let samples = learner.act(&batch, rng, false)?;
             let actions: Vec<_> = samples.iter().map(|s| s.action).collect();
             self.venv.step(&actions)?;
             steps_this += 1;
             self.step_count += 1;
-            hooks.step(n as u64);
+            observer.steps(n as u64);
             roll_obs.n += batch.n;
             roll_obs.camera.extend_from_slice(&batch.camera);
             roll_obs.vector.extend_from_slice(&batch.vector);
@@ -327,8 +288,11 @@ impl RolloutWorker {
                 }
                 self.ep_reward[i] += r;
                 if trunc && let Some(fo) = self.venv.final_observation(i) {
-                    let v = learner.values(&self.obs.peek(i, &fo.camera, &fo.lidar));
-                    r += f64::from(gamma * v.first().copied().unwrap_or(0.0));
+                    let v = learner.values(&self.obs.peek(i, &fo.camera, &fo.lidar))?;
+                    let v = v.first().copied().ok_or_else(|| {
+                        AgentError::Shape("the value head returned no value".into())
+                    })?;
+                    r += f64::from(gamma * v);
                 }
                 raw.extend_from_slice(&s.raw);
                 logp.push(s.log_prob);
@@ -345,13 +309,13 @@ impl RolloutWorker {
                             steps: info.params.steps,
                             reward: self.ep_reward[i],
                             progress: info.params.progress,
-                            status: info.episode_status.as_str().to_string(),
+                            status: info.episode_status,
                             lap_time,
                             start_ms: self.ep_start_ms[i],
                             end_ms: now_ms(),
                             trace_rows: std::mem::take(&mut self.pending_rows[i]),
                         };
-                        hooks.episode(&ep)?;
+                        observer.worker_episode(&ep)?;
                         finished.push(ep);
                     }
                     self.pending_rows[i].clear();
@@ -362,11 +326,11 @@ impl RolloutWorker {
                     self.obs.push(i, frame);
                 }
             }
-            hooks.observe(StepView {
+            observer.observe(StepView {
                 env: &self.venv,
                 samples: &samples,
             });
-            if hooks.stop_requested() {
+            if observer.stop_requested() {
                 return Ok(None);
             }
             let enough = match length {
@@ -377,7 +341,7 @@ impl RolloutWorker {
                 break;
             }
         }
-        let last = learner.values(&self.obs.batch(self.venv.lidar_batch()));
+        let last = learner.values(&self.obs.batch(self.venv.lidar_batch()))?;
         let (advantages, returns) = gae(&rewards, &values, &dones, &last, gamma, lambda);
         Ok(Some(RolloutBatch {
             rollout: Rollout {

@@ -142,9 +142,9 @@ fn bad_hyperparameters_are_named() {
     };
     let e = cfg.validate().expect_err("clip range 1.5").to_string();
     assert!(e.contains("clip_range"), "{e}");
-    assert!(ValueLoss::parse("cross entropy").is_err());
+    assert!(ValueLoss::try_from("cross entropy".to_string()).is_err());
     assert_eq!(
-        ValueLoss::parse("mean squared error").ok(),
+        ValueLoss::try_from("mean squared error".to_string()).ok(),
         Some(ValueLoss::Mse)
     );
 }

@@ -29,7 +29,7 @@ fn bandit_round(learner: &Learner, rng: &mut ChaCha8Rng, n: usize, greedy: bool)
         obs.vector.extend_from_slice(&v);
         targets.push(t);
     }
-    let samples = learner.act(&obs, rng, greedy);
+    let samples = learner.act(&obs, rng, greedy).unwrap();
     let rewards: Vec<f32> = samples
         .iter()
         .zip(&targets)
@@ -123,7 +123,7 @@ fn ppo_gaussian_head_reaches_a_target() {
             camera: vec![],
             vector: targets.clone(),
         };
-        let samples = learner.act(&obs, rng, greedy);
+        let samples = learner.act(&obs, rng, greedy).unwrap();
         let rewards: Vec<f32> = samples
             .iter()
             .zip(&targets)
@@ -173,7 +173,7 @@ fn non_finite_loss_stops_the_update_and_keeps_the_weights() {
         camera: vec![],
         vector: vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
     };
-    let before = learner.values(&obs);
+    let before = learner.values(&obs).unwrap();
     let rollout = Rollout {
         obs: obs.clone(),
         raw_actions: vec![0.0, 1.0],
@@ -186,5 +186,5 @@ fn non_finite_loss_stops_the_update_and_keeps_the_weights() {
         .update(&rollout, &mut rng)
         .expect_err("NaN must stop the update");
     assert!(err.to_string().contains("not finite"), "{err}");
-    assert_eq!(learner.values(&obs), before);
+    assert_eq!(learner.values(&obs).unwrap(), before);
 }

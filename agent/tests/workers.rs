@@ -5,10 +5,10 @@
 
 use chicane_agent::burn::tensor::Device;
 use chicane_agent::{
-    ActorCriticConfig, HostObs, Learner, NetworkKind, NoHooks, PpoConfig, RolloutBatch,
-    RolloutLength, RolloutWorker, TrainOptions, TrainingRun, head_for,
+    ActorCriticConfig, HostObs, Learner, NetworkKind, NoObserver, PpoConfig, RolloutBatch,
+    RolloutLength, RolloutWorker, RunRequest, TrainingRun, head_for,
 };
-use chicane_core::{ActionSpace, LidarConfig};
+use chicane_core::ActionSpace;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
@@ -41,10 +41,17 @@ fn weights_sent_to_a_worker_act_like_the_learner() {
         camera: Vec::new(),
         vector: (0..24).map(|i| (i as f32 * 0.37).sin()).collect(),
     };
-    assert_ne!(a.policy_output(&obs), b.policy_output(&obs), "seeds differ");
+    assert_ne!(
+        a.policy_output(&obs).unwrap(),
+        b.policy_output(&obs).unwrap(),
+        "seeds differ"
+    );
     b.set_weights(&a.weights().unwrap()).unwrap();
-    assert_eq!(a.policy_output(&obs), b.policy_output(&obs));
-    assert_eq!(a.values(&obs), b.values(&obs));
+    assert_eq!(
+        a.policy_output(&obs).unwrap(),
+        b.policy_output(&obs).unwrap()
+    );
+    assert_eq!(a.values(&obs).unwrap(), b.values(&obs).unwrap());
 
     let err = b.set_weights(b"not a burnpack").unwrap_err().to_string();
     assert!(err.contains("burnpack"), "{err}");
@@ -52,7 +59,10 @@ fn weights_sent_to_a_worker_act_like_the_learner() {
     let err = b.set_weights(&other).unwrap_err().to_string();
     assert!(err.contains("different network"), "{err}");
     // the failed loads left the weights alone
-    assert_eq!(a.policy_output(&obs), b.policy_output(&obs));
+    assert_eq!(
+        a.policy_output(&obs).unwrap(),
+        b.policy_output(&obs).unwrap()
+    );
 }
 
 #[test]
@@ -66,13 +76,19 @@ fn a_learner_fed_by_two_workers_logs_every_episode_once() {
          num_episodes_between_training = 4\n",
     )
     .unwrap();
-    let mut run = chicane_config::load_run(Some(&cfg)).unwrap();
-    run.sim.camera = None;
-    run.sim.lidar = Some(LidarConfig::default());
     let out = dir.join("run");
-    let opts = TrainOptions::new(&run, out.clone(), Device::flex());
-    assert_eq!(opts.network, NetworkKind::Mlp);
-    let mut tr = TrainingRun::open(&run, &opts).unwrap();
+    let plan = RunRequest {
+        config: Some(cfg.clone()),
+        camera: Some(false),
+        lidar: Some(true),
+        out: Some(out.clone()),
+        ..RunRequest::default()
+    }
+    .resolve()
+    .unwrap();
+    let run = plan.run.clone();
+    assert_eq!(plan.options.network, NetworkKind::Mlp);
+    let mut tr = TrainingRun::open(&plan).unwrap();
     let spec = tr.spec().clone();
     let mut workers: Vec<(RolloutWorker, Learner, ChaCha8Rng)> = (0..2u64)
         .map(|w| {
@@ -96,9 +112,9 @@ fn a_learner_fed_by_two_workers_logs_every_episode_once() {
         for (worker, policy, rng) in &mut workers {
             policy.set_weights(&weights).unwrap();
             let batch = worker
-                .collect(policy, rng, RolloutLength::Episodes(2), &mut NoHooks)
+                .collect(policy, rng, RolloutLength::Episodes(2), &mut NoObserver)
                 .unwrap()
-                .expect("NoHooks never stops");
+                .expect("NoObserver never stops");
             assert!(batch.episodes.len() >= 2);
             assert_eq!(batch.env_steps as usize, batch.rollout.log_probs.len());
             steps += batch.env_steps;

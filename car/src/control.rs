@@ -12,8 +12,8 @@
 //!   times a user scale (the DeepRacer console's maximum speed percentage),
 //!   then capped by `max_throttle`.
 
-use crate::bundle::OutputKind;
 use crate::error::CarError;
+use chicane_bundle::OutputKind;
 use chicane_core::ActionSpace;
 
 /// DeepRacer's speed scales for `v_max` and `v_max / 2` (navigation package).

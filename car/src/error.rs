@@ -7,13 +7,8 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum CarError {
     /// A model bundle that cannot be read or does not hold together.
-    #[error("{path}: {problem}")]
-    Bundle {
-        /// The bundle.
-        path: PathBuf,
-        /// What is wrong and how to fix it.
-        problem: String,
-    },
+    #[error(transparent)]
+    Bundle(#[from] chicane_bundle::BundleError),
     /// The ONNX model cannot be loaded or run.
     #[error("model: {0}")]
     Model(String),
@@ -50,7 +45,7 @@ pub enum CarError {
         problem: String,
     },
     /// File I/O.
-    #[error("{path}: {source}")]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -66,6 +61,13 @@ impl CarError {
             path: path.into(),
             source,
         }
+    }
+
+    pub(crate) fn bundle(path: &std::path::Path, problem: impl Into<String>) -> Self {
+        CarError::Bundle(chicane_bundle::BundleError::Invalid {
+            path: path.into(),
+            problem: problem.into(),
+        })
     }
 
     pub(crate) fn config(flag: &str, problem: impl Into<String>) -> Self {

@@ -9,7 +9,6 @@
 //! reached over a socket, see [`sim`]).
 
 mod actuator;
-mod bundle;
 mod calibration;
 mod camera;
 mod control;
@@ -21,14 +20,14 @@ pub mod sim;
 #[cfg(feature = "pca9685")]
 pub use actuator::Pca9685;
 pub use actuator::{Actuator, DryRun, SysfsPwm, pca9685_counts, pca9685_prescale};
-pub use bundle::{
-    BUNDLE_FORMAT, Bundle, CHECKSUMS_FILE, CONFIG_FILE, METADATA_FILE, MODEL_FILE, ModelSpec,
-    OutputKind, SPEC_FILE, write_bundle,
-};
 pub use calibration::{Calibration, Channel, ChannelCalibration};
 #[cfg(feature = "v4l2")]
 pub use camera::V4l2Camera;
 pub use camera::{Camera, FrameFormat, ReplayCamera, TestPattern, image_to_frame};
+pub use chicane_bundle::{
+    BUNDLE_FORMAT, Bundle, BundleError, CHECKSUMS_FILE, CONFIG_FILE, METADATA_FILE, MODEL_FILE,
+    ModelSpec, OutputKind, SPEC_FILE, write_bundle,
+};
 pub use control::{
     Command, ControlConfig, DEFAULT_SPEED_SCALES, Decision, decide, speed_curve, speed_to_throttle,
     throttle_to_speed,

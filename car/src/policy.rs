@@ -1,7 +1,7 @@
 //! Running the exported policy with tract.
 
-use crate::bundle::{Bundle, MODEL_FILE, SPEC_FILE};
 use crate::error::CarError;
+use chicane_bundle::{Bundle, CAMERA_INPUT, LIDAR_INPUT, MODEL_FILE, SPEC_FILE};
 use prost::Message;
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
@@ -83,10 +83,7 @@ impl OnnxPolicy {
     /// [`CarError::Bundle`] for a shape disagreement (naming both files);
     /// [`CarError::Model`] if tract cannot load or optimise the graph.
     pub fn load(bundle: &Bundle) -> Result<OnnxPolicy, CarError> {
-        let bad = |problem: String| CarError::Bundle {
-            path: bundle.path.clone(),
-            problem,
-        };
+        let bad = |problem: String| CarError::bundle(&bundle.path, problem);
         let proto = pb::ModelProto::decode(bundle.onnx.as_slice())
             .map_err(|e| bad(format!("{MODEL_FILE} is not an ONNX model: {e}")))?;
         let graph = proto
@@ -97,10 +94,10 @@ impl OnnxPolicy {
         let camera = spec.camera.map(|p| p.output_shape());
         let mut want: Vec<(&str, Vec<usize>)> = Vec::new();
         if let Some([c, h, w]) = camera {
-            want.push(("camera", vec![1, c, h, w]));
+            want.push((CAMERA_INPUT, vec![1, c, h, w]));
         }
         if let Some(l) = spec.lidar {
-            want.push(("lidar", vec![1, l]));
+            want.push((LIDAR_INPUT, vec![1, l]));
         }
         // graph inputs minus initializers (older exporters list weights as inputs)
         let inits: std::collections::HashSet<&str> =
@@ -133,7 +130,7 @@ impl OnnxPolicy {
                     show(&declared)
                 )));
             }
-            if *name == "camera" {
+            if *name == CAMERA_INPUT {
                 camera_index = ix;
             } else {
                 lidar_index = ix;

@@ -1,6 +1,99 @@
 //! DeepRacer's training hyperparameters, with its names and defaults.
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The value loss (DeepRacer's `loss_type` hyperparameter), parsed once
+/// from DeepRacer's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ValueLoss {
+    /// Mean squared error (`"mean squared error"` in DeepRacer, also `"mse"`).
+    Mse,
+    /// Huber loss with delta 1 (`"huber"`, DeepRacer's default).
+    #[default]
+    Huber,
+}
+
+impl ValueLoss {
+    /// DeepRacer's name, as `hyperparameters.json` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueLoss::Mse => "mean squared error",
+            ValueLoss::Huber => "huber",
+        }
+    }
+}
+
+impl TryFrom<String> for ValueLoss {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "huber" => Ok(ValueLoss::Huber),
+            "mean squared error" | "mse" | "mean_squared_error" => Ok(ValueLoss::Mse),
+            _ => Err(format!(
+                "loss_type `{name}`: use \"huber\" or \"mean squared error\""
+            )),
+        }
+    }
+}
+
+impl From<ValueLoss> for String {
+    fn from(v: ValueLoss) -> String {
+        v.name().to_string()
+    }
+}
+
+impl fmt::Display for ValueLoss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a discrete policy explores (DeepRacer's `exploration_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ExplorationType {
+    /// Sample the policy's distribution (DeepRacer's default).
+    #[default]
+    Categorical,
+    /// Epsilon-greedy (DeepRacer keeps the name; chicane's PPO samples the
+    /// policy either way).
+    EGreedy,
+    /// Additive Gaussian noise (DeepRacer's continuous spaces).
+    AdditiveNoise,
+}
+
+impl ExplorationType {
+    /// DeepRacer's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExplorationType::Categorical => "categorical",
+            ExplorationType::EGreedy => "e-greedy",
+            ExplorationType::AdditiveNoise => "additive_noise",
+        }
+    }
+}
+
+impl TryFrom<String> for ExplorationType {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "categorical" => Ok(ExplorationType::Categorical),
+            "e-greedy" | "e_greedy" => Ok(ExplorationType::EGreedy),
+            "additive_noise" => Ok(ExplorationType::AdditiveNoise),
+            _ => Err(format!(
+                "exploration_type `{name}`: use \"categorical\", \"e-greedy\" or \"additive_noise\""
+            )),
+        }
+    }
+}
+
+impl From<ExplorationType> for String {
+    fn from(v: ExplorationType) -> String {
+        v.name().to_string()
+    }
+}
 
 /// DeepRacer's `hyperparameters.json` (names, meanings and defaults as in
 /// the shared DeepRacer file and the console).
@@ -18,9 +111,9 @@ pub struct Hyperparameters {
     /// Steps over which epsilon decays. Default 10000.
     pub epsilon_steps: u64,
     /// `categorical` (sample from the policy) or `e-greedy`. Default categorical.
-    pub exploration_type: String,
-    /// Value loss: `huber` or `mse`. Default huber.
-    pub loss_type: String,
+    pub exploration_type: ExplorationType,
+    /// Value loss: `huber` or `mean squared error`. Default huber.
+    pub loss_type: ValueLoss,
     /// Learning rate (Adam). Default 0.0003.
     pub lr: f64,
     /// Episodes of experience between policy updates. Default 20.
@@ -45,8 +138,8 @@ impl Default for Hyperparameters {
             discount_factor: 0.99,
             e_greedy_value: 0.05,
             epsilon_steps: 10_000,
-            exploration_type: "categorical".into(),
-            loss_type: "huber".into(),
+            exploration_type: ExplorationType::Categorical,
+            loss_type: ValueLoss::Huber,
             lr: 3e-4,
             num_episodes_between_training: 20,
             num_epochs: 5,
@@ -92,27 +185,6 @@ impl Hyperparameters {
                 format!(
                     "{} must be within (0, 1); DeepRacer uses 1e-8 to 1e-3",
                     self.lr
-                ),
-            );
-        }
-        if !matches!(
-            self.loss_type.as_str(),
-            "huber" | "mse" | "mean squared error"
-        ) {
-            return f(
-                "loss_type",
-                format!("`{}`: use \"huber\" or \"mse\"", self.loss_type),
-            );
-        }
-        if !matches!(
-            self.exploration_type.as_str(),
-            "categorical" | "e-greedy" | "e_greedy" | "additive_noise"
-        ) {
-            return f(
-                "exploration_type",
-                format!(
-                    "`{}`: use \"categorical\" or \"e-greedy\"",
-                    self.exploration_type
                 ),
             );
         }

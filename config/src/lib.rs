@@ -5,6 +5,8 @@
 //! reward = "center_line.rhai"         # .rhai, .py (--features python) or builtin:NAME
 //! seed = 0
 //! network = "..."                     # optional; the trainer's default otherwise
+//! training_algorithm = "clipped_ppo"  # optional; model_metadata.json's, else clipped_ppo
+//! sensor = ["FRONT_FACING_CAMERA"]    # optional; DeepRacer's names (model_metadata.json's otherwise)
 //! model_metadata = "model_metadata.json"   # or an [action_space] table:
 //! [action_space]
 //! discrete = [{ steering_angle = -30, speed = 0.6 }, ...]
@@ -20,13 +22,21 @@
 //!
 //! A DeepRacer `custom_files` folder (`reward_function.py`,
 //! `model_metadata.json`, `hyperparameters.json`) is a run config too.
-//! [`load_run`] resolves and validates it all once, before any work.
+//! [`load_run`] resolves and validates it all once, before any work: the
+//! network and training algorithm become types (a typo is an error with
+//! the closest name), every path is resolved against the file's folder
+//! exactly once.
 
+mod error;
+mod file;
 mod hyperparameters;
+mod resolve;
+mod rewards;
 mod run;
 mod suggest;
 
-pub use hyperparameters::Hyperparameters;
-pub use run::{
-    ConfigError, RaceType, ResolvedRun, RewardSource, builtin_rewards, load_run, parse_run,
-};
+pub use error::ConfigError;
+pub use hyperparameters::{ExplorationType, Hyperparameters, ValueLoss};
+pub use resolve::{load_run, parse_run};
+pub use rewards::{RewardSource, builtin_rewards};
+pub use run::{RaceType, ResolvedRun};

@@ -2,8 +2,8 @@
 //! folders; every bad input is a clear error before any work.
 #![allow(clippy::unwrap_used)]
 
-use chicane_config::{RaceType, load_run, parse_run};
-use chicane_core::ActionSpace;
+use chicane_config::{RaceType, ValueLoss, load_run, parse_run};
+use chicane_core::{ActionSpace, NetworkKind, TrainingAlgorithm, error_chain};
 use std::path::{Path, PathBuf};
 
 fn shared_config() -> PathBuf {
@@ -32,9 +32,7 @@ fn temp(name: &str) -> PathBuf {
 }
 
 fn err(text: &str) -> String {
-    parse_run(text, "run.toml", Path::new("."))
-        .unwrap_err()
-        .to_string()
+    error_chain(&parse_run(text, "run.toml", Path::new(".")).unwrap_err())
 }
 
 #[test]
@@ -100,7 +98,7 @@ brightness = 0.1
     let run = load_run(Some(&dir.join("run.toml"))).unwrap();
     assert_eq!(run.track.name(), "reinvent_base");
     assert_eq!(run.seed, 7);
-    assert_eq!(run.network.as_deref(), Some("fast_cnn"));
+    assert_eq!(run.network, Some(NetworkKind::FastCnn));
     assert!(matches!(run.action_space, ActionSpace::Continuous { .. }));
     assert_eq!(run.hyperparameters.batch_size, 128);
     assert_eq!(run.sim.obstacles.number_of_obstacles, 2);
@@ -108,7 +106,8 @@ brightness = 0.1
     assert_eq!(run.sim.camera.as_ref().unwrap().fov_deg, 120.0);
     assert!(run.sim.domain_randomization.enabled);
     assert_eq!(run.race_type, RaceType::ObjectAvoidance);
-    assert_eq!(run.training_algorithm.as_deref(), Some("clipped_ppo"));
+    assert_eq!(run.training_algorithm, TrainingAlgorithm::ClippedPpo);
+    assert_eq!(run.hyperparameters.loss_type, ValueLoss::Mse);
     // and what `config show` prints loads back to the same run
     let again = parse_run(&run.to_toml(), "shown.toml", Path::new("/")).unwrap();
     assert_eq!(
@@ -135,11 +134,8 @@ fn a_deepracer_custom_files_folder() {
     let run = load_run(Some(&dir)).unwrap();
     assert_eq!(run.action_space, ActionSpace::default());
     assert_eq!(run.hyperparameters.num_epochs, 5);
-    assert_eq!(run.hyperparameters.loss_type, "huber");
-    assert_eq!(
-        run.network.as_deref(),
-        Some("DEEP_CONVOLUTIONAL_NETWORK_SHALLOW")
-    );
+    assert_eq!(run.hyperparameters.loss_type, ValueLoss::Huber);
+    assert_eq!(run.network, Some(NetworkKind::DeepRacerShallow));
     std::fs::copy(
         shared_config().join("reward_fns/center_line.py"),
         dir.join("reward_function.py"),
@@ -149,7 +145,7 @@ fn a_deepracer_custom_files_folder() {
     if cfg!(feature = "python") {
         result.unwrap();
     } else {
-        let e = result.unwrap_err().to_string();
+        let e = error_chain(&result.unwrap_err());
         assert!(
             e.contains("reward_function.py") && e.contains("--features python"),
             "{e}"
@@ -181,16 +177,39 @@ fn bad_values_name_their_field() {
         ("[hyperparameters]\nlr = -1.0\n", "hyperparameters.lr"),
         (
             "[hyperparameters]\nloss_type = \"l1\"\n",
-            "hyperparameters.loss_type",
+            "loss_type `l1`: use \"huber\" or \"mean squared error\"",
         ),
         (
             "[hyperparameters]\ndiscount_factor = 1.5\n",
             "hyperparameters.discount_factor",
         ),
         ("[race]\nnumber_of_obstacles = 3\n", "race.type"),
-        ("track = \"nowhere/track.npy\"\n", "track"),
+        (
+            "track = \"nowhere/track.npy\"\n",
+            "neither a track file nor a built-in",
+        ),
+        (
+            "track = \"technical_lop\"\n",
+            "did you mean `technical-loop`?",
+        ),
+        (
+            "network = \"DEEP_CONVOLUTIONAL_NETWORK_SHALOW\"\n",
+            "network: unknown network `DEEP_CONVOLUTIONAL_NETWORK_SHALOW` (did you mean `DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`?)",
+        ),
+        (
+            "training_algorithm = \"clipped-ppo\"\n",
+            "did you mean `clipped_ppo`?",
+        ),
+        (
+            "reward = \"builtin:center_lin\"\n",
+            "did you mean `builtin:center_line`?",
+        ),
+        (
+            "[race]\ntype = \"object_avoidance\"\nobject_positions = [\"half,left\"]\n",
+            "PROGRESS,LANE",
+        ),
         ("reward = \"builtin:nope\"\n", "no built-in reward"),
-        ("reward = \"missing.rhai\"\n", "cannot read"),
+        ("reward = \"missing.rhai\"\n", "missing.rhai"),
         (
             "[action_space]\ndiscrete = [{ steering_angle = 45, speed = 1 }, { steering_angle = 0, speed = 1 }]\n",
             "steering_angle 45",
@@ -216,8 +235,62 @@ fn a_broken_reward_script_stops_before_any_work() {
     )
     .unwrap();
     std::fs::write(dir.join("run.toml"), "reward = \"bad.rhai\"\n").unwrap();
-    let e = load_run(Some(&dir.join("run.toml")))
-        .unwrap_err()
-        .to_string();
+    let e = error_chain(&load_run(Some(&dir.join("run.toml"))).unwrap_err());
     assert!(e.contains("bad.rhai:2:"), "{e}");
+}
+
+#[test]
+fn paths_resolve_against_the_files_folder_once_and_are_written_absolute() {
+    let dir = temp("paths");
+    let cf = dir.join("custom_files");
+    std::fs::create_dir_all(&cf).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../reward_fns/examples/center_line.rhai"),
+        cf.join("r.rhai"),
+    )
+    .unwrap();
+    std::fs::copy(
+        shared_config().join("deepracer/config/model_metadata_sac.json"),
+        cf.join("m.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        cf.join("run.toml"),
+        "reward = \"r.rhai\"\nmodel_metadata = \"./m.json\"\n",
+    )
+    .unwrap();
+    let run = load_run(Some(&cf.join("run.toml"))).unwrap();
+    let chicane_config::RewardSource::File(p) = &run.reward else {
+        panic!("{:?}", run.reward)
+    };
+    assert!(
+        p.is_absolute() && p.ends_with("custom_files/r.rhai"),
+        "{}",
+        p.display()
+    );
+    // SAC metadata is read as SAC (the trainer refuses it until it trains SAC)
+    assert_eq!(run.training_algorithm, TrainingAlgorithm::Sac);
+    let shown = run.to_toml();
+    assert!(shown.contains("training_algorithm = \"sac\""), "{shown}");
+    // a run.toml written elsewhere loads back the same reward file
+    let elsewhere = dir.join("runs/x");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("run.toml"), &shown).unwrap();
+    let again = load_run(Some(&elsewhere.join("run.toml"))).unwrap();
+    assert_eq!(again.reward, run.reward);
+}
+
+#[test]
+fn a_lidar_only_run_writes_and_loads_back_without_a_camera() {
+    let mut run = load_run(None).unwrap();
+    run.sim.camera = None;
+    run.sim.lidar = Some(chicane_core::LidarConfig::default());
+    let text = run.to_toml();
+    assert!(text.contains("sensor = [\"LIDAR\"]"), "{text}");
+    let back = parse_run(&text, "shown.toml", Path::new("/")).unwrap();
+    assert!(back.sim.camera.is_none() && back.sim.lidar.is_some());
+    let e = err("sensor = []\n");
+    assert!(e.contains("sensor: list at least one"), "{e}");
+    let e = err("sensor = [\"RADAR\"]\n");
+    assert!(e.contains("RADAR"), "{e}");
 }

@@ -13,6 +13,7 @@
 //! written back unchanged.
 
 use crate::action::{ActionSpace, DiscreteAction, Range};
+use crate::network::{NetworkKind, TrainingAlgorithm};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -100,11 +101,12 @@ pub struct ModelMetadata {
     pub action_space: ActionSpace,
     /// Sensors, in file order.
     pub sensor: Vec<Sensor>,
-    /// The network name (DeepRacer's, e.g. `DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`,
-    /// or one of chicane's); `None` when the file has none.
-    pub neural_network: Option<String>,
-    /// `clipped_ppo` or `sac`.
-    pub training_algorithm: Option<String>,
+    /// The network (DeepRacer's, e.g. `DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`,
+    /// or one of chicane's); `None` when the file names none.
+    pub neural_network: Option<NetworkKind>,
+    /// `clipped_ppo`, `sac` (or chicane's `vanilla_pg`); `None` when the
+    /// file names none (DeepRacer then trains `clipped_ppo`).
+    pub training_algorithm: Option<TrainingAlgorithm>,
     /// The file's format version (DeepRacer writes a string, e.g. `"5"`).
     pub version: Option<String>,
     /// Keys chicane does not interpret, kept as they were.
@@ -192,8 +194,14 @@ impl ModelMetadata {
                     Some(other) => Err(err(format!("\"{key}\" must be a string, found {other}"))),
                 }
             };
-        let neural_network = take_string(&mut map, "neural_network")?;
-        let training_algorithm = take_string(&mut map, "training_algorithm")?;
+        let neural_network = take_string(&mut map, "neural_network")?
+            .map(|n| NetworkKind::parse(&n))
+            .transpose()
+            .map_err(|e| err(format!("\"neural_network\": {e}")))?;
+        let training_algorithm = take_string(&mut map, "training_algorithm")?
+            .map(|n| TrainingAlgorithm::parse(&n))
+            .transpose()
+            .map_err(|e| err(format!("\"training_algorithm\": {e}")))?;
         let version = take_string(&mut map, "version")?;
         action_space.validate().map_err(|e| err(e.to_string()))?;
         Ok(ModelMetadata {
@@ -240,11 +248,11 @@ impl ModelMetadata {
             "sensor".into(),
             serde_json::to_value(&self.sensor).unwrap_or(Value::Null),
         );
-        if let Some(n) = &self.neural_network {
-            map.insert("neural_network".into(), Value::String(n.clone()));
+        if let Some(n) = self.neural_network {
+            map.insert("neural_network".into(), Value::String(n.name().into()));
         }
-        if let Some(t) = &self.training_algorithm {
-            map.insert("training_algorithm".into(), Value::String(t.clone()));
+        if let Some(t) = self.training_algorithm {
+            map.insert("training_algorithm".into(), Value::String(t.name().into()));
         }
         let kind = if matches!(self.action_space, ActionSpace::Discrete(_)) {
             "discrete"
@@ -368,6 +376,14 @@ mod tests {
             (
                 "{\"action_space\": [{\"steering_angle\": 0, \"speed\": 1}, {\"steering_angle\": 1, \"speed\": 1}], \"sensor\": [\"RADAR\"]}",
                 "SECTOR_LIDAR",
+            ),
+            (
+                "{\"action_space\": [{\"steering_angle\": 0, \"speed\": 1}], \"neural_network\": \"DEEP_CONVOLUTIONAL_NETWORK_SHALOW\"}",
+                "did you mean `DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`?",
+            ),
+            (
+                "{\"action_space\": [{\"steering_angle\": 0, \"speed\": 1}], \"training_algorithm\": \"ppo2\"}",
+                "\"training_algorithm\": unknown training_algorithm `ppo2`",
             ),
         ] {
             let e = ModelMetadata::parse(text, "m.json")

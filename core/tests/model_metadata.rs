@@ -47,9 +47,15 @@ fn every_shared_model_metadata_round_trips() {
         match name.as_str() {
             "model_metadata.json" => {
                 assert_eq!(m.action_space, ActionSpace::default());
-                assert_eq!(m.training_algorithm.as_deref(), Some("clipped_ppo"));
+                assert_eq!(
+                    m.training_algorithm,
+                    Some(chicane_core::TrainingAlgorithm::ClippedPpo)
+                );
             }
-            "model_metadata_sac.json" => assert_eq!(m.training_algorithm.as_deref(), Some("sac")),
+            "model_metadata_sac.json" => assert_eq!(
+                m.training_algorithm,
+                Some(chicane_core::TrainingAlgorithm::Sac)
+            ),
             _ => assert!(matches!(m.action_space, ActionSpace::Continuous { .. })),
         }
     }

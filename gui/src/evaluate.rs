@@ -1,32 +1,21 @@
 //! Evaluating a run (DeepRacer-style timed laps) on a background thread,
 //! and exporting its model bundle for the car.
 
+use crate::error::GuiError;
+use crate::training::{GuiLog, Training};
 use bevy::prelude::*;
-use chicane_agent::{
-    CheckpointChoice, EvalOptions, EvalReport, evaluate, export_bundle, load_policy,
-};
-use chicane_config::load_run;
-use chicane_sim::SimTraceWriter;
+use bevy_egui::egui;
+use chicane_agent::{CheckpointChoice, DeviceKind, EvalRequest, RunDir, export_bundle};
 use crossbeam_channel::{Receiver, bounded};
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-/// A finished evaluation: the report and the files written.
-#[derive(Debug, Clone)]
-pub struct Evaluation {
-    /// The laps.
-    pub report: EvalReport,
-    /// The evaluation folder (`evaluation-metrics.json`, `report.json`,
-    /// `evaluation-simtrace/0-iteration.csv`).
-    pub folder: PathBuf,
-    /// The sim-trace written.
-    pub trace: PathBuf,
-}
+pub use chicane_agent::Evaluation;
 
 /// Evaluates the latest checkpoint of `run_dir` on its own track: `laps`
 /// laps, `off_track_penalty_s` per reset; writes DeepRacer's evaluation
-/// files into `run_dir/evaluation-gui-SECONDS/`.
+/// files into a new `evaluation-YYYYMMDDHHMMSS/` of the run, as `chicane
+/// evaluate` does.
 ///
 /// # Errors
 /// A folder that is not a run, a missing checkpoint, env or I/O errors.
@@ -34,69 +23,24 @@ pub fn evaluate_run(
     run_dir: &Path,
     laps: u32,
     off_track_penalty_s: f64,
-) -> Result<Evaluation, String> {
-    let config = run_dir.join("run.toml");
-    if !config.is_file() {
-        return Err(format!(
-            "{}: not a chicane run folder (no run.toml); train first or pick the folder a training wrote",
-            run_dir.display()
-        ));
-    }
-    let run = load_run(Some(&config)).map_err(|e| e.to_string())?;
-    let dev = burn::tensor::Device::flex();
-    let policy = load_policy(run_dir, &run, &dev).map_err(|e| e.to_string())?;
-    let opts = EvalOptions {
-        laps,
-        off_track_penalty_s,
-        ..EvalOptions::default()
+) -> Result<Evaluation, GuiError> {
+    let request = EvalRequest {
+        off_track_penalty: Some(format!("{off_track_penalty_s}")),
+        ..EvalRequest::new(run_dir, laps)
     };
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let folder = run_dir.join(format!("evaluation-gui-{secs}"));
-    let trace_dir = folder.join("evaluation-simtrace");
-    std::fs::create_dir_all(&trace_dir).map_err(|e| format!("{}: {e}", trace_dir.display()))?;
-    let trace_path = trace_dir.join("0-iteration.csv");
-    let file =
-        std::fs::File::create(&trace_path).map_err(|e| format!("{}: {e}", trace_path.display()))?;
-    let out: Box<dyn Write> = Box::new(BufWriter::new(file));
-    let mut trace =
-        SimTraceWriter::new(out).map_err(|e| format!("{}: {e}", trace_path.display()))?;
-    let report =
-        evaluate(&policy, &run, &opts, Some(&mut trace), &mut |_| {}).map_err(|e| e.to_string())?;
-    trace
-        .finish()
-        .map_err(|e| format!("{}: {e}", trace_path.display()))?;
-    let write = |name: &str, text: String| {
-        let p = folder.join(name);
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
-    };
-    write(
-        "evaluation-metrics.json",
-        report.deepracer_metrics_json().to_string(),
-    )?;
-    write(
-        "report.json",
-        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
-    )?;
-    Ok(Evaluation {
-        report,
-        folder,
-        trace: trace_path,
-    })
+    Ok(request.resolve()?.run(&mut |_| {})?)
 }
 
-/// Writes the car bundle of `run_dir`'s checkpoint `which` to `out`;
-/// returns a one-line summary.
+/// Writes the car bundle of `run_dir`'s checkpoint `which` (`last`,
+/// `best` or an iteration) to `out`; returns a one-line summary.
 ///
 /// # Errors
-/// A folder that is not a run, a missing checkpoint, an export error.
-pub fn export_run(run_dir: &Path, which: &str, out: &Path) -> Result<String, String> {
-    let config = run_dir.join("run.toml");
-    let run = load_run(Some(&config)).map_err(|e| e.to_string())?;
+/// A folder that is not a run, a bad checkpoint choice, an export error.
+pub fn export_run(run_dir: &Path, which: &str, out: &Path) -> Result<String, GuiError> {
+    let dir = RunDir::open(run_dir)?;
+    let run = dir.load_run()?;
     let which: CheckpointChoice = which.parse()?;
-    let spec = export_bundle(run_dir, &run, which, out, &burn::tensor::Device::flex())
-        .map_err(|e| e.to_string())?;
+    let spec = export_bundle(&dir, &run, which, out, &DeviceKind::Flex.device()?)?;
     Ok(format!(
         "wrote {} ({} from {}); copy it to the car and run `chicane-car run --model {}`",
         out.display(),
@@ -107,7 +51,7 @@ pub fn export_run(run_dir: &Path, which: &str, out: &Path) -> Result<String, Str
 }
 
 /// An evaluation thread and where its result arrives.
-type EvalJob = (Receiver<Result<Evaluation, String>>, JoinHandle<()>);
+type EvalJob = (Receiver<Result<Evaluation, GuiError>>, JoinHandle<()>);
 
 /// The Evaluate tab's fields and the evaluation in progress.
 #[derive(Resource, Debug)]
@@ -165,7 +109,7 @@ impl Evaluator {
     }
 
     /// The evaluation's result, once, when it has finished.
-    pub fn poll(&mut self) -> Option<Result<Evaluation, String>> {
+    pub fn poll(&mut self) -> Option<Result<Evaluation, GuiError>> {
         let res = self.job.as_ref()?.0.try_recv().ok()?;
         if let Some((_, h)) = self.job.take() {
             let _ = h.join();
@@ -191,14 +135,14 @@ fn poll_evaluation(
                 r.laps.len(),
                 r.best_lap_s
                     .map_or_else(|| "-".into(), |t| format!("{t:.3} s")),
-                done.folder.display()
+                done.dir.root().display()
             ));
             // show it at once in the replay
-            if let Err(e) = replay.load(&done.trace) {
-                log.error(e);
+            if let Err(e) = replay.load(&done.dir.simtrace()) {
+                log.error(e.chain());
             }
         }
-        Some(Err(e)) => log.error(format!("evaluation failed: {e}")),
+        Some(Err(e)) => log.error(format!("evaluation failed: {}", e.chain())),
         None => {}
     }
 }
@@ -211,5 +155,89 @@ impl Plugin for EvaluatePlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Evaluator>()
             .add_systems(Update, poll_evaluation);
+    }
+}
+
+pub(crate) fn evaluate_tab(
+    ui: &mut egui::Ui,
+    ev: &mut Evaluator,
+    training: &Training,
+    log: &mut GuiLog,
+) {
+    if ev.run_dir.is_empty()
+        && let Some(d) = &training.out_dir
+    {
+        ev.run_dir = d.display().to_string();
+    }
+    ui.horizontal(|ui| {
+        ui.label("run folder");
+        ui.text_edit_singleline(&mut ev.run_dir);
+    });
+    ui.add(egui::Slider::new(&mut ev.laps, 1..=10).text("laps"));
+    ui.add(
+        egui::Slider::new(&mut ev.off_track_penalty_s, 0.0..=10.0).text("off-track penalty (s)"),
+    );
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(!ev.running(), egui::Button::new("Evaluate"))
+            .clicked()
+        {
+            ev.start();
+            log.info(format!("evaluating {} ({} laps)", ev.run_dir, ev.laps));
+        }
+        if ev.running() {
+            ui.spinner();
+        }
+    });
+    if let Some(res) = &ev.result {
+        let r = &res.report;
+        ui.label(format!(
+            "{} on {}: {}/{} laps",
+            r.checkpoint,
+            r.track,
+            r.laps_completed,
+            r.laps.len()
+        ));
+        egui::Grid::new("laps").striped(true).show(ui, |ui| {
+            for h in ["lap", "time (s)", "progress", "off track", "status"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for lap in &r.laps {
+                ui.label(lap.trial.to_string());
+                ui.label(
+                    lap.lap_time_s
+                        .map_or_else(|| "-".into(), |t| format!("{t:.3}")),
+                );
+                ui.label(format!("{:.1} %", lap.progress));
+                ui.label(lap.off_track_count.to_string());
+                ui.label(lap.episode_status.deepracer_label());
+                ui.end_row();
+            }
+        });
+        if let Some(b) = r.best_lap_s {
+            ui.label(format!("best lap {b:.3} s (penalties included)"));
+        }
+    }
+    ui.separator();
+    ui.strong("Export for the car");
+    ui.horizontal(|ui| {
+        ui.label("checkpoint");
+        ui.text_edit_singleline(&mut ev.checkpoint)
+            .on_hover_text("last, best or an iteration number");
+    });
+    ui.horizontal(|ui| {
+        ui.label("bundle");
+        ui.text_edit_singleline(&mut ev.export_path);
+    });
+    if ui.button("Export").clicked() {
+        match export_run(
+            &PathBuf::from(&ev.run_dir),
+            &ev.checkpoint,
+            &PathBuf::from(&ev.export_path),
+        ) {
+            Ok(msg) => log.info(msg),
+            Err(e) => log.error(format!("export failed: {}", e.chain())),
+        }
     }
 }

@@ -14,17 +14,21 @@
 
 mod capture;
 mod cars;
+mod error;
 mod evaluate;
 mod replay;
 mod scene;
 mod setup;
+mod setup_panel;
 mod training;
+mod training_panel;
 mod ui;
 
 pub use capture::{CapturePlugin, CaptureSettings, GuiReport};
 pub use cars::{
     CameraMode, CarMarker, CarViewPlugin, ObjectMarker, ShownCars, ViewCamera, camera_transform,
 };
+pub use error::GuiError;
 pub use evaluate::{EvaluatePlugin, Evaluation, Evaluator, evaluate_run, export_run};
 pub use replay::{ColorBy, Replay, ReplayPlugin, TraceRow, read_sim_trace};
 pub use scene::{ShownTrack, TrackPart, TrackViewPlugin, ribbon, track_meshes, world};
@@ -32,8 +36,9 @@ pub use setup::{
     ActionGenerator, EDITOR_NAME, RewardIssue, Setup, SetupPlugin, check_script, error_line,
     reward_source,
 };
+pub use setup_panel::start_training;
 pub use training::{
     AgentFrame, CarPose, GuiLog, LiveSnapshot, StepDetail, TrainCommand, TrainEvent, TrainStatus,
     Training, TrainingPlugin,
 };
-pub use ui::{PanelsPlugin, Tab, UiState, start_training};
+pub use ui::{PanelsPlugin, Tab, UiState};

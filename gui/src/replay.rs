@@ -2,9 +2,13 @@
 //! timeline scrubber and the trajectory coloured by speed or reward.
 
 use crate::cars::ShownCars;
+use crate::error::GuiError;
 use crate::scene::world;
 use crate::training::CarPose;
+use crate::training::{GuiLog, Training};
+use crate::ui::UiState;
 use bevy::prelude::*;
+use bevy_egui::egui;
 use std::path::{Path, PathBuf};
 
 /// One sim-trace row (DeepRacer's columns; yaw and steer in degrees as
@@ -46,24 +50,28 @@ const NEEDED: [&str; 10] = [
 /// # Errors
 /// The file and line of an unreadable file, a missing column (named) or a
 /// value that is not a number.
-pub fn read_sim_trace(path: &Path) -> Result<Vec<TraceRow>, String> {
+pub fn read_sim_trace(path: &Path) -> Result<Vec<TraceRow>, GuiError> {
+    let bad = |line: Option<usize>, problem: String| GuiError::Trace {
+        path: path.to_path_buf(),
+        line,
+        problem,
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .clone();
+        .map_err(|e| bad(None, e.to_string()))?;
+    let headers = rdr.headers().map_err(|e| bad(None, e.to_string()))?.clone();
     let col = |name: &str| {
         headers
             .iter()
             .position(|h| h.trim() == name)
             .ok_or_else(|| {
-                format!(
-                    "{}: no `{name}` column; a sim-trace has DeepRacer's header ({})",
-                    path.display(),
-                    chicane_sim::SIMTRACE_HEADER
+                bad(
+                    None,
+                    format!(
+                        "no `{name}` column; a sim-trace has DeepRacer's header ({})",
+                        chicane_sim::SIMTRACE_HEADER
+                    ),
                 )
             })
     };
@@ -71,15 +79,13 @@ pub fn read_sim_trace(path: &Path) -> Result<Vec<TraceRow>, String> {
     let status = col("episode_status").ok();
     let mut rows = Vec::new();
     for (line, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
-        let num = |k: usize| -> Result<f64, String> {
+        let rec = rec.map_err(|e| bad(Some(line + 2), e.to_string()))?;
+        let num = |k: usize| -> Result<f64, GuiError> {
             let raw = rec.get(idx[k]).unwrap_or("").trim();
             raw.parse::<f64>().map_err(|_| {
-                format!(
-                    "{}:{}: column {} is {raw:?}, not a number",
-                    path.display(),
-                    line + 2,
-                    NEEDED[k]
+                bad(
+                    Some(line + 2),
+                    format!("column {} is {raw:?}, not a number", NEEDED[k]),
                 )
             })
         };
@@ -98,7 +104,7 @@ pub fn read_sim_trace(path: &Path) -> Result<Vec<TraceRow>, String> {
         });
     }
     if rows.is_empty() {
-        return Err(format!("{}: no rows after the header", path.display()));
+        return Err(bad(None, "no rows after the header".into()));
     }
     Ok(rows)
 }
@@ -142,7 +148,7 @@ impl Replay {
     ///
     /// # Errors
     /// As [`read_sim_trace`].
-    pub fn load(&mut self, path: &Path) -> Result<(), String> {
+    pub fn load(&mut self, path: &Path) -> Result<(), GuiError> {
         let rows = read_sim_trace(path)?;
         let mut episodes: Vec<u64> = rows.iter().map(|r| r.episode).collect();
         episodes.dedup();
@@ -262,5 +268,95 @@ impl Plugin for ReplayPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Replay>()
             .add_systems(Update, (step_replay, draw_trajectory));
+    }
+}
+
+pub(crate) fn replay_tab(
+    ui: &mut egui::Ui,
+    st: &mut UiState,
+    replay: &mut Replay,
+    training: &Training,
+    log: &mut GuiLog,
+) {
+    if st.replay_path.is_empty()
+        && let Some(d) = &training.out_dir
+    {
+        st.replay_path = d
+            .join("training-simtrace/0-iteration.csv")
+            .display()
+            .to_string();
+    }
+    ui.horizontal(|ui| {
+        ui.label("sim-trace");
+        ui.text_edit_singleline(&mut st.replay_path)
+            .on_hover_text("a sim-trace CSV: training-simtrace/N-iteration.csv, an evaluation trace, or DeepRacer's");
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Load").clicked() {
+            match replay.load(&PathBuf::from(&st.replay_path)) {
+                Ok(()) => log.info(format!(
+                    "replaying {} ({} episodes)",
+                    st.replay_path,
+                    replay.episodes.len()
+                )),
+                Err(e) => log.error(e.chain()),
+            }
+        }
+        if replay.active && ui.button("Close").clicked() {
+            replay.active = false;
+        }
+    });
+    if !replay.active {
+        return;
+    }
+    let mut ep = replay.episode;
+    egui::ComboBox::from_label("episode")
+        .selected_text(ep.to_string())
+        .show_ui(ui, |ui| {
+            for e in replay.episodes.clone() {
+                ui.selectable_value(&mut ep, e, e.to_string());
+            }
+        });
+    if ep != replay.episode {
+        replay.select_episode(ep);
+    }
+    let n = replay.episode_rows().len();
+    ui.horizontal(|ui| {
+        let label = if replay.playing { "⏸" } else { "▶" };
+        if ui.button(label).clicked() {
+            if replay.cursor + 1 >= n {
+                replay.cursor = 0;
+            }
+            replay.playing = !replay.playing;
+        }
+        ui.add(egui::Slider::new(&mut replay.cursor, 0..=n.saturating_sub(1)).text("step"));
+    });
+    ui.add(
+        egui::Slider::new(&mut replay.speed, 0.1..=8.0)
+            .logarithmic(true)
+            .text("speed x"),
+    );
+    ui.horizontal(|ui| {
+        ui.label("colour by");
+        ui.selectable_value(&mut replay.color_by, ColorBy::Speed, "speed");
+        ui.selectable_value(&mut replay.color_by, ColorBy::Reward, "reward");
+    });
+    if let Some(r) = replay.current() {
+        egui::Grid::new("row").num_columns(2).show(ui, |ui| {
+            for (k, v) in [
+                ("steps", r.steps.to_string()),
+                ("x, y (m)", format!("{:.3}, {:.3}", r.x, r.y)),
+                ("yaw (deg)", format!("{:.1}", r.yaw.to_degrees())),
+                ("steer (deg)", format!("{:.1}", r.steer.to_degrees())),
+                ("speed (m/s)", format!("{:.2}", r.throttle)),
+                ("reward", format!("{:.4}", r.reward)),
+                ("progress (%)", format!("{:.1}", r.progress)),
+                ("status", r.episode_status.clone()),
+            ] {
+                ui.label(k);
+                ui.monospace(v);
+                ui.end_row();
+            }
+        });
     }
 }

@@ -2,10 +2,12 @@
 //! action space, hyperparameters, sensors, race type, domain
 //! randomisation; load and save the same TOML / `custom_files` as the CLI.
 
+use crate::error::GuiError;
 use crate::scene::ShownTrack;
 use bevy::prelude::*;
+use chicane_agent::{OutputPolicy, RunPlan, RunRequest};
 use chicane_config::{RaceType, ResolvedRun, RewardSource, builtin_rewards, load_run, parse_run};
-use chicane_core::{ActionSpace, DiscreteAction, Range};
+use chicane_core::{ActionSpace, DiscreteAction, NetworkKind, Range};
 use chicane_reward::RhaiReward;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,9 +93,9 @@ pub struct Setup {
     pub num_envs: usize,
     /// Stop after this many minutes (0 = DeepRacer's limits only).
     pub max_minutes: f64,
-    /// The network (model_metadata name); `None`: the config's, else
-    /// `FAST_CNN` with a camera, `MLP` with lidar only.
-    pub network: Option<String>,
+    /// The network; `None`: the config's, else `FAST_CNN` with a camera,
+    /// `MLP` with lidar only.
+    pub network: Option<NetworkKind>,
     /// Resume the run folder instead of starting over.
     pub resume: bool,
     /// A DeepRacer `.npy` (or chicane `.toml`) track to import.
@@ -144,8 +146,8 @@ impl Setup {
     ///
     /// # Errors
     /// The track loader's message naming the file.
-    pub fn set_track(&mut self, spec: &str) -> Result<(), String> {
-        self.run.set_track(spec).map_err(|e| e.to_string())?;
+    pub fn set_track(&mut self, spec: &str) -> Result<(), GuiError> {
+        self.run.set_track(spec)?;
         self.track_version += 1;
         Ok(())
     }
@@ -155,18 +157,16 @@ impl Setup {
     ///
     /// # Errors
     /// The generator's or the file's error.
-    pub fn generate_track(&mut self) -> Result<PathBuf, String> {
+    pub fn generate_track(&mut self) -> Result<PathBuf, GuiError> {
         let params = chicane_tracks::GenerateParams {
             length: self.generate_length,
             ..Default::default()
         };
-        let track = chicane_tracks::Track::generate(self.generate_seed, &params)
-            .map_err(|e| e.to_string())?;
+        let track = chicane_tracks::Track::generate(self.generate_seed, &params)?;
         let dir = self.workdir.join("tracks");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(GuiError::io(&dir))?;
         let path = dir.join(format!("random-{}.toml", self.generate_seed));
-        std::fs::write(&path, chicane_tracks::to_toml(&track))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, chicane_tracks::to_toml(&track)).map_err(GuiError::io(&path))?;
         self.set_track(&path.display().to_string())?;
         self.generate_seed += 1;
         Ok(path)
@@ -176,8 +176,8 @@ impl Setup {
     ///
     /// # Errors
     /// The loader's message naming the file and field.
-    pub fn load(&mut self, path: &Path) -> Result<(), String> {
-        let run = load_run(Some(path)).map_err(|e| e.to_string())?;
+    pub fn load(&mut self, path: &Path) -> Result<(), GuiError> {
+        let run = load_run(Some(path))?;
         let workdir = self.workdir.clone();
         let keep = (self.out_dir.clone(), self.num_envs, self.max_minutes);
         *self = Setup::new(run, workdir);
@@ -192,27 +192,25 @@ impl Setup {
     ///
     /// # Errors
     /// A script that does not compile (with its line), or an unwritable file.
-    pub fn apply_reward(&mut self) -> Result<PathBuf, String> {
+    pub fn apply_reward(&mut self) -> Result<PathBuf, GuiError> {
         let is_py = self.reward_path.ends_with(".py");
         if !is_py && let Err(issue) = check_script(&self.reward_text) {
             let msg = issue.message.clone();
             self.reward_check = Some(Err(issue));
-            return Err(msg);
+            return Err(GuiError::Invalid(msg));
         }
         let path = PathBuf::from(&self.reward_path);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(GuiError::io(dir))?;
         }
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, &self.reward_text)
             .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let abs = std::fs::canonicalize(&path).unwrap_or(path);
+            .map_err(GuiError::io(&path))?;
+        let abs = std::fs::canonicalize(&path).map_err(GuiError::io(&path))?;
         self.run.reward = RewardSource::File(abs.clone());
         // the file must load as the trainer will load it
-        self.run
-            .make_reward()
-            .map_err(|e| format!("{}: {e}", abs.display()))?;
+        self.run.make_reward()?;
         Ok(abs)
     }
 
@@ -221,10 +219,9 @@ impl Setup {
     ///
     /// # Errors
     /// The loader's message naming the field.
-    pub fn validated_run(&self) -> Result<ResolvedRun, String> {
+    pub fn validated_run(&self) -> Result<ResolvedRun, GuiError> {
         let text = self.run.to_toml();
-        let mut run =
-            parse_run(&text, "the GUI's setup", &self.workdir).map_err(|e| e.to_string())?;
+        let mut run = parse_run(&text, "the GUI's setup", &self.workdir)?;
         run.origin = self.run.origin.clone();
         run.track = Arc::clone(&self.run.track);
         Ok(run)
@@ -234,12 +231,12 @@ impl Setup {
     ///
     /// # Errors
     /// An invalid run or an unwritable file.
-    pub fn save(&mut self, path: &Path) -> Result<(), String> {
+    pub fn save(&mut self, path: &Path) -> Result<(), GuiError> {
         self.validated_run()?;
         let tmp = path.with_extension("toml.tmp");
         std::fs::write(&tmp, self.run.to_toml())
             .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(GuiError::io(path))?;
         self.config_path = path.display().to_string();
         Ok(())
     }
@@ -273,15 +270,40 @@ impl Setup {
     ///
     /// # Errors
     /// The generator's message (DeepRacer's limits).
-    pub fn generate_actions(&mut self) -> Result<(), String> {
+    pub fn generate_actions(&mut self) -> Result<(), GuiError> {
         let g = self.generator;
         self.run.action_space = chicane_core::generate_discrete(
             g.max_steering_deg,
             g.steering_levels,
             g.max_speed,
             g.speed_levels,
-        )?;
+        )
+        .map_err(GuiError::Invalid)?;
         Ok(())
+    }
+
+    /// The training the setup describes, as the run request every front
+    /// end resolves (the run folder moves on to `<out>-2`, ... when it
+    /// holds a run and Resume is off).
+    pub fn request(&self) -> RunRequest {
+        RunRequest {
+            network: self.network.map(|n| n.name().to_string()),
+            out: Some(PathBuf::from(&self.out_dir)),
+            output_policy: OutputPolicy::NextFree,
+            resume: self.resume,
+            num_envs: Some(self.num_envs),
+            max_time: (self.max_minutes > 0.0).then(|| format!("{}", self.max_minutes * 60.0)),
+            ..RunRequest::default()
+        }
+    }
+
+    /// The setup's run (checked by the CLI's loader) resolved with its
+    /// request: what Start trains.
+    ///
+    /// # Errors
+    /// The field at fault, as `chicane train` would name it.
+    pub fn plan(&self) -> Result<RunPlan, GuiError> {
+        Ok(self.request().plan(self.validated_run()?)?)
     }
 
     /// Switches between a discrete and a continuous space (DeepRacer's
@@ -317,16 +339,7 @@ impl Setup {
 
     /// Sets the race type (DeepRacer's defaults for its objects).
     pub fn set_race_type(&mut self, race: RaceType) {
-        self.run.race_type = race;
-        let sim = &mut self.run.sim;
-        sim.obstacles.number_of_obstacles = match race {
-            RaceType::ObjectAvoidance => sim.obstacles.number_of_obstacles.max(3),
-            _ => 0,
-        };
-        sim.bots.number_of_bot_cars = match race {
-            RaceType::HeadToBot => sim.bots.number_of_bot_cars.max(1),
-            _ => 0,
-        };
+        self.run.set_race_type(race);
     }
 }
 

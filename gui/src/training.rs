@@ -6,13 +6,15 @@
 //! newest) and [`TrainEvent`]s over a bounded channel of 4096 (episodes and
 //! iterations for the charts); the GUI sends [`TrainCommand`]s back.
 
+use crate::error::GuiError;
 use bevy::prelude::*;
 use chicane_agent::{
-    AgentError, EpisodeRecord, IterationRecord, StepView, TrainObserver, TrainOptions, train,
+    AgentError, EpisodeRecord, IterationRecord, RunPlan, StepView, StopReason, TrainObserver, train,
 };
 use chicane_config::ResolvedRun;
 use chicane_core::{Action, Preprocess};
 use chicane_reward::RewardParams;
+use chicane_sim::EpisodeStatus;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use std::path::PathBuf;
 use std::thread::JoinHandle;
@@ -101,7 +103,7 @@ pub struct StepDetail {
     /// The policy's value estimate `V(obs)`.
     pub value: f64,
     /// DeepRacer's episode status.
-    pub episode_status: String,
+    pub episode_status: EpisodeStatus,
 }
 
 /// What the GUI draws of a training run at one moment.
@@ -134,7 +136,7 @@ pub enum TrainEvent {
     /// Training ended; the last checkpoint.
     Finished {
         /// Why it stopped.
-        reason: String,
+        reason: StopReason,
         /// The checkpoint written last.
         checkpoint: Option<PathBuf>,
     },
@@ -222,7 +224,7 @@ impl GuiObserver {
             action: s.action,
             probability: f64::from(s.log_prob).exp(),
             value: f64::from(s.value),
-            episode_status: inf.episode_status.as_str().to_string(),
+            episode_status: inf.episode_status,
         });
         LiveSnapshot {
             total_steps: self.total_steps,
@@ -243,8 +245,8 @@ impl TrainObserver for GuiObserver {
         self.send(TrainEvent::Iteration(record.clone()));
     }
 
-    fn steps(&mut self, total_steps: u64) {
-        self.total_steps = total_steps;
+    fn steps(&mut self, env_steps: u64) {
+        self.total_steps += env_steps;
     }
 
     fn stop_requested(&self) -> bool {
@@ -284,7 +286,10 @@ impl TrainObserver for GuiObserver {
             Ok(source) => {
                 format!("reward function reloaded from {source}: iteration {iteration} on uses it")
             }
-            Err(e) => format!("reward reload failed, the old function is kept: {e}"),
+            Err(e) => format!(
+                "reward reload failed, the old function is kept: {}",
+                chicane_core::error_chain(e)
+            ),
         };
         self.send(TrainEvent::Log(line));
     }
@@ -322,7 +327,7 @@ pub enum TrainStatus {
     /// Stop asked; checkpointing.
     Stopping,
     /// Ended (the reason).
-    Finished(String),
+    Finished(StopReason),
     /// Failed (the error).
     Failed(String),
 }
@@ -377,27 +382,22 @@ impl GuiLog {
 }
 
 impl Training {
-    /// Starts training `run` with `opts` on a new thread. Snapshots come at
-    /// most every `snapshot_every`.
+    /// Starts training `plan` (a [`chicane_agent::RunRequest`] resolved)
+    /// on a new thread. Snapshots come at most every `snapshot_every`.
     ///
     /// # Errors
-    /// When a run is already going.
-    pub fn start(
-        &mut self,
-        run: ResolvedRun,
-        opts: TrainOptions,
-        snapshot_every: Duration,
-    ) -> Result<(), String> {
+    /// When a run is already going, or the plan's network does not fit.
+    pub fn start(&mut self, plan: RunPlan, snapshot_every: Duration) -> Result<(), GuiError> {
         if self.is_active() {
-            return Err("a training run is going; stop it first".into());
+            return Err(GuiError::Invalid(
+                "a training run is going; stop it first".into(),
+            ));
         }
-        let preprocess = chicane_agent::agent_spec(&run, opts.network)
-            .map_err(|e| e.to_string())?
-            .preprocess;
+        let preprocess = chicane_agent::agent_spec(&plan.run, plan.options.network)?.preprocess;
         let (cmd_tx, cmd_rx) = bounded(16);
         let (ev_tx, ev_rx) = bounded(4096);
         let (snap_tx, snap_rx) = bounded(1);
-        let out_dir = opts.out_dir.clone();
+        let out_dir = plan.options.out_dir.root().to_path_buf();
         let thread = std::thread::Builder::new()
             .name("chicane-train".into())
             .spawn(move || {
@@ -414,18 +414,18 @@ impl Training {
                     reload: None,
                     dropped_events: 0,
                 };
-                let result = train(&run, &opts, &mut observer);
+                let result = train(&plan, &mut observer);
                 let ev = match result {
                     Ok(summary) => TrainEvent::Finished {
-                        reason: format!("{:?}", summary.stop_reason),
+                        reason: summary.stop_reason,
                         checkpoint: summary.checkpoint,
                     },
-                    Err(e) => TrainEvent::Failed(e.to_string()),
+                    Err(e) => TrainEvent::Failed(chicane_core::error_chain(&e)),
                 };
                 // the last event must arrive: block for it
                 let _ = ev_tx.send(ev);
             })
-            .map_err(|e| format!("cannot start the training thread: {e}"))?;
+            .map_err(|e| GuiError::Invalid(format!("cannot start the training thread: {e}")))?;
         *self = Training {
             handle: Some(TrainingHandle {
                 commands: cmd_tx,

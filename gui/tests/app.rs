@@ -191,17 +191,28 @@ fn training_runs_pauses_reloads_the_reward_and_stops_with_a_checkpoint() {
     // the run evaluates and exports from the GUI's functions
     let ev = evaluate_run(&out, 1, 2.0).unwrap();
     assert_eq!(ev.report.laps.len(), 1);
-    assert!(ev.trace.is_file());
-    assert!(read_sim_trace(&ev.trace).unwrap().len() > 1);
+    let trace = ev.dir.simtrace();
+    assert!(trace.is_file());
+    assert!(read_sim_trace(&trace).unwrap().len() > 1);
+    // the same folder layout as `chicane evaluate`: evaluation-YYYYMMDDHHMMSS
+    let name = ev
+        .dir
+        .root()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(name.starts_with("evaluation-20"), "{name}");
     let bundle = dir.join("model.tar.gz");
     let msg = export_run(&out, "last", &bundle).unwrap();
     assert!(msg.contains("FAST_CNN"), "{msg}");
     assert!(bundle.is_file());
-    let e = export_run(&out, "99", &bundle).unwrap_err();
+    let e = export_run(&out, "99", &bundle).unwrap_err().chain();
     assert!(e.contains("no such checkpoint"), "{e}");
     assert!(
         evaluate_run(&dir, 1, 2.0)
             .unwrap_err()
+            .chain()
             .contains("not a chicane run folder")
     );
 
@@ -228,11 +239,34 @@ fn a_bad_setup_is_reported_not_started() {
     assert_eq!(t.status, TrainStatus::Idle);
     let e = log.error.unwrap();
     assert!(e.contains("lr"), "{e}");
+    // a network that does not fit the sensors
     let mut setup = small_setup(&dir);
-    setup.network = Some("RESNET".into());
+    setup.run.sim.camera = None;
+    setup.run.sim.lidar = Some(chicane_core::LidarConfig::default());
+    setup.network = Some(chicane_core::NetworkKind::DeepRacerShallow);
     let mut log = GuiLog::default();
     start_training(&mut setup, &mut t, &mut log);
-    assert!(log.error.unwrap().contains("RESNET"));
+    let e = log.error.unwrap();
+    assert!(e.contains("needs a camera"), "{e}");
+    assert!(!dir.join("run").join("agent.json").exists());
+}
+
+#[test]
+fn a_misspelt_network_is_the_error_chicane_train_gives() {
+    let dir = temp_dir("typo");
+    let file = dir.join("typo.toml");
+    std::fs::write(&file, "network = \"DEEP_CONVOLUTIONAL_NETWORK_SHALOW\"\n").unwrap();
+    let mut setup = small_setup(&dir);
+    let e = setup.load(&file).unwrap_err().chain();
+    assert!(
+        e.contains(
+            "typo.toml: network: unknown network `DEEP_CONVOLUTIONAL_NETWORK_SHALOW` \
+             (did you mean `DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`?)"
+        ),
+        "{e}"
+    );
+    let e = setup.set_track("technical_lop").unwrap_err().chain();
+    assert!(e.contains("did you mean `technical-loop`?"), "{e}");
 }
 
 #[test]
@@ -396,7 +430,7 @@ fn setups_save_load_and_change_tracks_and_actions() {
     let npy = shared_data().join("deepracer/tracks/reinvent_base.npy");
     s.set_track(npy.to_str().unwrap()).unwrap();
     assert!((s.run.track.length() - 17.709).abs() < 0.1);
-    let e = s.set_track("/no/such/track.npy").unwrap_err();
+    let e = s.set_track("/no/such/track.npy").unwrap_err().chain();
     assert!(e.contains("/no/such/track.npy"), "{e}");
     let v = s.track_version;
     let generated = s.generate_track().unwrap();
@@ -415,7 +449,7 @@ fn setups_save_load_and_change_tracks_and_actions() {
     // a broken file is refused with its name, the setup unchanged
     let broken = dir.join("broken.toml");
     std::fs::write(&broken, "[hyperparameters]\nlearning_rate = 3\n").unwrap();
-    let e = t.load(&broken).unwrap_err();
+    let e = t.load(&broken).unwrap_err().chain();
     assert!(
         e.contains("broken.toml") && e.contains("learning_rate"),
         "{e}"
@@ -453,7 +487,7 @@ fn replays_read_deepracer_and_chicane_sim_traces() {
     let dir = temp_dir("replay");
     let bad = dir.join("bad.csv");
     std::fs::write(&bad, "episode,steps,X\n0,1,2\n").unwrap();
-    let e = read_sim_trace(&bad).unwrap_err();
+    let e = read_sim_trace(&bad).unwrap_err().chain();
     assert!(e.contains("bad.csv") && e.contains("`Y`"), "{e}");
     std::fs::write(
         &bad,
@@ -463,7 +497,7 @@ fn replays_read_deepracer_and_chicane_sim_traces() {
         ),
     )
     .unwrap();
-    let e = read_sim_trace(&bad).unwrap_err();
+    let e = read_sim_trace(&bad).unwrap_err().chain();
     assert!(e.contains("bad.csv:2") && e.contains("X"), "{e}");
 }
 

@@ -29,6 +29,27 @@ __all__ = ["RaceEnv", "VecEnv", "builtin_tracks"]
 
 builtin_tracks = _chicane.builtin_tracks
 
+_RESET_OPTIONS = ("start_position", "direction")
+
+
+def _reset_options(options: dict | None) -> dict:
+    """Gymnasium's ``reset(options=...)`` for chicane: ``start_position``
+    (fraction of the lap, ``[0, 1)``) and ``direction`` (``"forward"`` or
+    ``"reverse"``) override the config's start for that episode.
+
+    Raises:
+        ValueError: for an option chicane does not know (named, with the
+            known ones).
+    """
+    if not options:
+        return {}
+    unknown = sorted(set(options) - set(_RESET_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"reset options {unknown}: chicane knows {list(_RESET_OPTIONS)}"
+        )
+    return {k: options[k] for k in _RESET_OPTIONS if options.get(k) is not None}
+
 
 class RaceEnv(gym.Env):
     """One simulated DeepRacer-class car on a track.
@@ -105,7 +126,7 @@ class RaceEnv(gym.Env):
         if seed is None and not hasattr(self, "_seeded"):
             seed = int(self.np_random.integers(0, 2**63 - 1))
         self._seeded = True
-        obs, info = self._env.reset(seed)
+        obs, info = self._env.reset(seed, **_reset_options(options))
         self._last_obs = obs
         return obs, info
 
@@ -176,7 +197,7 @@ class VecEnv(VectorEnv):
         if isinstance(seed, (list, tuple)):
             seed = seed[0]
         super().reset(seed=seed)
-        return self._env.reset(None if seed is None else int(seed))
+        return self._env.reset(None if seed is None else int(seed), **_reset_options(options))
 
     def step(self, actions):
         a = np.asarray(actions)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -44,19 +43,15 @@ __all__ = ["RayTrainer", "main", "parse_duration"]
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in ``90``, ``90s``, ``10m``, ``1h30m`` or ``2h``.
+    """Seconds in ``90``, ``90s``, ``10m``, ``1h30m`` or ``2h``, parsed by
+    chicane's library as ``chicane train --max-time`` parses it.
 
     Raises:
         ValueError: naming the text and the accepted forms.
     """
-    t = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", t):
-        return float(t)
-    parts = re.findall(r"(\d+(?:\.\d+)?)\s*(h|m|s)", t)
-    if not parts or "".join(n + u for n, u in parts) != t.replace(" ", ""):
-        raise ValueError(f"--max-time {text!r}: use seconds (90) or units like 90s, 10m, 1h30m")
-    scale = {"h": 3600.0, "m": 60.0, "s": 1.0}
-    return sum(float(n) * scale[u] for n, u in parts)
+    from . import _chicane
+
+    return _chicane.parse_duration(text)
 
 
 class _RolloutActor:

@@ -2,7 +2,8 @@
 //! `chicane/__init__.py` wrap [`RustRaceEnv`]; every bad argument becomes a
 //! `ValueError` carrying the Rust error's message.
 
-use chicane_core::{Action, ActionSpace, LidarConfig};
+use chicane_agent::RunRequest;
+use chicane_core::{Action, ActionSpace};
 use chicane_reward::{RewardError, RewardFunction, RewardParams};
 use chicane_sim::{Info, RaceEnv, ResetOptions, VecEnv};
 use numpy::{IntoPyArray, PyArray3};
@@ -16,6 +17,12 @@ mod train;
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
+}
+
+/// A library error as a `ValueError` whose message is the whole chain
+/// (the same text `chicane train` prints, on one line).
+fn py_err<E: std::error::Error>(e: E) -> PyErr {
+    PyValueError::new_err(chicane_core::error_chain(&e))
 }
 
 /// A Python callable `reward_function(params) -> float` with DeepRacer's
@@ -67,22 +74,32 @@ fn chw_to_hwc(src: &[u8], dst: &mut [u8], (c, h, w): (usize, usize, usize)) {
 }
 
 /// `[C, H, W]` u8 to a numpy `[H, W, C]` array (the one copy per step).
+///
+/// # Errors
+/// `RuntimeError` when `chw` does not hold `c * h * w` values (a frame of
+/// another shape than the env declared: a bug, never hidden as zeros).
 fn hwc<'py>(
     py: Python<'py>,
     chw: &[u8],
     (c, h, w): (usize, usize, usize),
-) -> Bound<'py, PyArray3<u8>> {
+) -> PyResult<Bound<'py, PyArray3<u8>>> {
+    if chw.len() != c * h * w {
+        return Err(PyRuntimeError::new_err(format!(
+            "camera frame of {} bytes does not fit the declared shape ({h}, {w}, {c})",
+            chw.len()
+        )));
+    }
     let mut out = vec![0u8; c * h * w];
     chw_to_hwc(chw, &mut out, (c, h, w));
-    numpy::ndarray::Array3::from_shape_vec((h, w, c), out)
-        .unwrap_or_else(|_| numpy::ndarray::Array3::zeros((h, w, c)))
-        .into_pyarray(py)
+    Ok(numpy::ndarray::Array3::from_shape_vec((h, w, c), out)
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+        .into_pyarray(py))
 }
 
 impl RustRaceEnv {
     fn obs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let o = self.env.observation();
-        let cam = self.camera.map(|s| hwc(py, &o.camera, s));
+        let cam = self.camera.map(|s| hwc(py, &o.camera, s)).transpose()?;
         let lid = self.lidar.map(|_| o.lidar.clone().into_pyarray(py));
         Ok(match (cam, lid) {
             (Some(c), None) => c.into_any(),
@@ -142,7 +159,7 @@ impl RustRaceEnv {
                     loads: loads.clone_ref(py),
                 })
             }
-            None => run.make_reward().map_err(value_error)?,
+            None => run.make_reward().map_err(py_err)?,
         };
         let lidar_range = run
             .sim
@@ -155,7 +172,7 @@ impl RustRaceEnv {
             run.action_space.clone(),
             reward,
         )
-        .map_err(value_error)?;
+        .map_err(py_err)?;
         let space = env.observation_space();
         Ok(RustRaceEnv {
             camera: space.camera,
@@ -212,16 +229,19 @@ impl RustRaceEnv {
         self.env.track().name().to_string()
     }
 
-    /// Starts an episode; `seed` reseeds the env's random start.
+    /// Starts an episode; `seed` reseeds the env's random start;
+    /// `start_position` (fraction of the lap) and `direction` (`forward` or
+    /// `reverse`) override the config's for this episode.
+    #[pyo3(signature = (seed=None, start_position=None, direction=None))]
     fn reset<'py>(
         &mut self,
         py: Python<'py>,
         seed: Option<u64>,
+        start_position: Option<f64>,
+        direction: Option<String>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-        let info = self
-            .env
-            .reset_in_place(seed, ResetOptions::default())
-            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let options = reset_options(start_position, direction)?;
+        let info = self.env.reset_in_place(seed, options).map_err(py_err)?;
         self.position = info.car.position;
         Ok((self.obs(py)?, self.info(py, &info)?))
     }
@@ -257,7 +277,7 @@ impl RustRaceEnv {
                 }
             }
         };
-        let (r, term, trunc, info) = self.env.step_in_place(&action).map_err(value_error)?;
+        let (r, term, trunc, info) = self.env.step_in_place(&action).map_err(py_err)?;
         self.position = info.car.position;
         Ok((self.obs(py)?, r, term, trunc, self.info(py, &info)?))
     }
@@ -302,6 +322,42 @@ struct RustVecEnv {
     discrete: bool,
 }
 
+/// Gymnasium's reset `options` (`start_position`, `direction`) as the
+/// simulator's.
+fn reset_options(start_position: Option<f64>, direction: Option<String>) -> PyResult<ResetOptions> {
+    let direction = match direction.as_deref() {
+        None => None,
+        Some("forward") => Some(chicane_tracks::Direction::Forward),
+        Some("reverse") => Some(chicane_tracks::Direction::Reverse),
+        Some(other) => {
+            return Err(value_error(format!(
+                "options[\"direction\"] = {other:?}: use \"forward\" or \"reverse\""
+            )));
+        }
+    };
+    Ok(ResetOptions {
+        start_position,
+        direction,
+    })
+}
+
+/// The run request of the Python-side arguments (resolved by the library,
+/// as `chicane train` resolves its flags).
+fn env_request(
+    config: Option<PathBuf>,
+    track: Option<String>,
+    lidar: Option<bool>,
+    camera: Option<bool>,
+) -> RunRequest {
+    RunRequest {
+        config,
+        track,
+        lidar,
+        camera,
+        ..RunRequest::default()
+    }
+}
+
 /// Loads a run config with the Python-side overrides.
 fn load_run(
     config: Option<PathBuf>,
@@ -309,20 +365,9 @@ fn load_run(
     lidar: Option<bool>,
     camera: Option<bool>,
 ) -> PyResult<chicane_config::ResolvedRun> {
-    let mut run = chicane_config::load_run(config.as_deref()).map_err(value_error)?;
-    if let Some(spec) = &track {
-        run.set_track(spec)
-            .map_err(|e| value_error(format!("track: {e}")))?;
-    }
-    match lidar {
-        Some(true) if run.sim.lidar.is_none() => run.sim.lidar = Some(LidarConfig::default()),
-        Some(false) => run.sim.lidar = None,
-        _ => {}
-    }
-    if camera == Some(false) {
-        run.sim.camera = None;
-    }
-    Ok(run)
+    env_request(config, track, lidar, camera)
+        .resolve_run()
+        .map_err(py_err)
 }
 
 impl RustVecEnv {
@@ -405,7 +450,7 @@ impl RustVecEnv {
         num_threads: usize,
     ) -> PyResult<Self> {
         let run = load_run(config, track, lidar, camera)?;
-        let vec = run.vec_env(num_envs, num_threads).map_err(value_error)?;
+        let vec = run.vec_env(num_envs, num_threads).map_err(py_err)?;
         let space = vec.single_observation_space();
         Ok(RustVecEnv {
             camera: space.camera,
@@ -421,14 +466,20 @@ impl RustVecEnv {
         self.vec.num_envs()
     }
 
-    /// Resets every sub-env (env `i` seeded `seed + i`).
+    /// Resets every sub-env (env `i` seeded `seed + i`), with the same
+    /// `start_position` and `direction` overrides for all.
+    #[pyo3(signature = (seed=None, start_position=None, direction=None))]
     fn reset<'py>(
         &mut self,
         py: Python<'py>,
         seed: Option<u64>,
+        start_position: Option<f64>,
+        direction: Option<String>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+        let options = reset_options(start_position, direction)?;
         let vec = &mut self.vec;
-        py.detach(|| vec.reset(seed)).map_err(value_error)?;
+        py.detach(|| vec.reset_with(seed, options))
+            .map_err(py_err)?;
         Ok((self.obs(py)?, self.infos(py)?))
     }
 
@@ -475,7 +526,7 @@ impl RustVecEnv {
                 .collect::<PyResult<_>>()?
         };
         let vec = &mut self.vec;
-        py.detach(|| vec.step(&acts)).map_err(value_error)?;
+        py.detach(|| vec.step(&acts)).map_err(py_err)?;
         Ok((
             self.obs(py)?,
             self.vec.rewards().to_vec().into_pyarray(py),
@@ -484,6 +535,15 @@ impl RustVecEnv {
             self.infos(py)?,
         ))
     }
+}
+
+/// Seconds in a duration as `chicane train --max-time` reads it: `90`,
+/// `90s`, `10m`, `1h30m`.
+#[pyfunction]
+fn parse_duration(text: &str) -> PyResult<f64> {
+    chicane_agent::parse_duration("max_time", text)
+        .map(|d| d.as_secs_f64())
+        .map_err(py_err)
 }
 
 /// The names of chicane's built-in tracks.
@@ -501,5 +561,6 @@ fn _chicane(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<train::RustLearner>()?;
     m.add_class::<train::RustRolloutWorker>()?;
     m.add_function(wrap_pyfunction!(builtin_tracks, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
     Ok(())
 }

@@ -4,11 +4,10 @@
 //! learner's weights. Rollouts travel as postcard bytes of
 //! [`RolloutBatch`]; weights as burnpack bytes.
 
-use crate::{load_run, value_error};
-use chicane_agent::burn::tensor::Device;
+use crate::{env_request, py_err, value_error};
 use chicane_agent::{
-    Learner, NetworkKind, NoHooks, RolloutBatch, RolloutLength, RolloutWorker, TrainOptions,
-    TrainingRun, agent_spec, ppo_from_run,
+    DeviceKind, Learner, NetworkKind, NoObserver, RolloutBatch, RolloutLength, RolloutWorker,
+    RunRequest, TrainingRun, agent_spec, network_for, ppo_from_run,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -19,10 +18,6 @@ use std::sync::Mutex;
 
 /// GAE lambda of distributed runs (the local trainer's default).
 const GAE_LAMBDA: f64 = 0.95;
-
-fn network_for(run: &chicane_config::ResolvedRun, network: Option<&str>) -> PyResult<NetworkKind> {
-    chicane_agent::network_for(run, network).map_err(value_error)
-}
 
 fn json_dict<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
     let text = serde_json::to_string(value).map_err(value_error)?;
@@ -69,20 +64,28 @@ impl RustRolloutWorker {
         if num_envs == 0 {
             return Err(value_error("num_envs must be at least 1"));
         }
-        let run = load_run(config, track, lidar, camera)?;
-        let kind = network_for(&run, network.as_deref())?;
-        let spec = agent_spec(&run, kind).map_err(value_error)?;
-        let ppo = ppo_from_run(&run, GAE_LAMBDA).map_err(value_error)?;
+        let run = env_request(config, track, lidar, camera)
+            .resolve_run()
+            .map_err(py_err)?;
+        let requested = network
+            .as_deref()
+            .map(NetworkKind::parse)
+            .transpose()
+            .map_err(py_err)?;
+        let kind = network_for(&run, requested);
+        let spec = agent_spec(&run, kind).map_err(py_err)?;
+        let ppo = ppo_from_run(&run, GAE_LAMBDA).map_err(py_err)?;
+        let device = DeviceKind::Flex.device().map_err(py_err)?;
         let policy = Learner::new(
             spec.network.clone(),
             ppo,
             run.action_space.clone(),
-            &Device::flex(),
+            &device,
             seed,
         )
-        .map_err(value_error)?;
+        .map_err(py_err)?;
         let worker = RolloutWorker::new(&run, spec.preprocess, num_envs, num_threads, seed, 0)
-            .map_err(value_error)?;
+            .map_err(py_err)?;
         Ok(RustRolloutWorker {
             state: Mutex::new(WorkerState {
                 worker,
@@ -122,13 +125,13 @@ impl RustRolloutWorker {
         };
         let mut guard = self.state.lock().map_err(poisoned)?;
         let st = &mut *guard;
-        st.policy.set_weights(weights).map_err(value_error)?;
+        st.policy.set_weights(weights).map_err(py_err)?;
         let batch = py
             .detach(|| {
                 st.worker
-                    .collect(&st.policy, &mut st.rng, length, &mut NoHooks)
+                    .collect(&st.policy, &mut st.rng, length, &mut NoObserver)
             })
-            .map_err(value_error)?
+            .map_err(py_err)?
             .ok_or_else(|| value_error("the rollout was stopped"))?;
         let bytes = py
             .detach(|| postcard::to_stdvec(&batch))
@@ -154,7 +157,8 @@ pub struct RustLearner {
 impl RustLearner {
     /// Opens the run folder `out` (a new one, or with `resume` the one to
     /// continue). `config`, `track`, `lidar`, `camera`, `network` as for
-    /// `RustRolloutWorker`; `seed` overrides the config's.
+    /// `RustRolloutWorker`; `seed` overrides the config's. Resolved as
+    /// `chicane train` resolves its flags (the same errors).
     #[new]
     #[pyo3(signature = (out, config=None, track=None, lidar=None, camera=None, network=None, resume=false, seed=None, steps_per_env=None))]
     #[allow(clippy::too_many_arguments)]
@@ -170,24 +174,21 @@ impl RustLearner {
         seed: Option<u64>,
         steps_per_env: Option<usize>,
     ) -> PyResult<Self> {
-        let mut run = load_run(config, track, lidar, camera)?;
-        if let Some(s) = seed {
-            run.seed = s;
-        }
-        let kind = network_for(&run, network.as_deref())?;
-        let mut opts = TrainOptions::new(&run, out, Device::flex());
-        opts.network = kind;
-        opts.resume = resume;
-        if let Some(s) = steps_per_env {
-            opts.rollout = RolloutLength::StepsPerEnv(s.max(1));
-        }
-        let episodes_per_update = run.hyperparameters.num_episodes_between_training;
-        let tr = py
-            .detach(|| TrainingRun::open(&run, &opts))
-            .map_err(value_error)?;
+        let request = RunRequest {
+            out: Some(out),
+            resume,
+            seed,
+            network,
+            steps_per_update: steps_per_env,
+            ..env_request(config, track, lidar, camera)
+        };
+        let plan = request.resolve().map_err(py_err)?;
+        let episodes_per_update = plan.run.hyperparameters.num_episodes_between_training;
+        let network = plan.options.network.name();
+        let tr = py.detach(|| TrainingRun::open(&plan)).map_err(py_err)?;
         Ok(RustLearner {
             run: Mutex::new(tr),
-            network: kind.name(),
+            network,
             episodes_per_update,
         })
     }
@@ -227,7 +228,7 @@ impl RustLearner {
             .map_err(poisoned)?
             .learner()
             .weights()
-            .map_err(value_error)?;
+            .map_err(py_err)?;
         Ok(PyBytes::new(py, &w))
     }
 
@@ -249,11 +250,8 @@ impl RustLearner {
         let tr = &mut *tr;
         let (rec, ckpt) = py
             .detach(|| tr.update_from_batches(&batches))
-            .map_err(value_error)?;
-        let stop = tr
-            .stop_reason(&rec)
-            .and_then(|s| serde_json::to_value(s).ok())
-            .and_then(|v| v.as_str().map(String::from));
+            .map_err(py_err)?;
+        let stop = tr.stop_reason(&rec).map(|s| s.to_string());
         let d = json_dict(py, &rec)?.downcast_into::<PyDict>()?;
         d.set_item("checkpoint", ckpt.display().to_string())?;
         d.set_item("stop_reason", stop)?;
@@ -264,17 +262,17 @@ impl RustLearner {
     /// update); returns its folder.
     fn checkpoint(&self) -> PyResult<String> {
         let mut tr = self.run.lock().map_err(poisoned)?;
-        Ok(tr.checkpoint().map_err(value_error)?.display().to_string())
+        Ok(tr.checkpoint().map_err(py_err)?.display().to_string())
     }
 
     /// Writes `training.png` (reward, progress, lap time per episode) in
     /// the run folder from its `metrics.jsonl`; returns its path.
     fn plot(&self) -> PyResult<String> {
         let tr = self.run.lock().map_err(poisoned)?;
-        let out = tr.out_dir();
-        let episodes = chicane_agent::read_episodes(&out.join("metrics.jsonl"));
-        let path = out.join("training.png");
-        chicane_agent::plot_training(&episodes, &path).map_err(value_error)?;
+        let dir = tr.run_dir();
+        let episodes = chicane_agent::read_episodes(&dir.metrics());
+        let path = dir.training_chart();
+        chicane_agent::plot_training(&episodes, &path).map_err(py_err)?;
         Ok(path.display().to_string())
     }
 }

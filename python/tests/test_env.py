@@ -79,6 +79,39 @@ def test_python_reward_function_gets_deepracer_params():
     assert len(seen) == 5 and seen[-1]["steps"] == 5
 
 
+TYPO = "unknown network `DEEP_CONVOLUTIONAL_NETWORK_SHALOW` (did you mean `DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`?)"
+
+
+def test_a_misspelt_network_is_the_same_error_as_chicane_trains(tmp_path):
+    cfg = tmp_path / "typo.toml"
+    cfg.write_text('network = "DEEP_CONVOLUTIONAL_NETWORK_SHALOW"\n')
+    with pytest.raises(ValueError) as e:
+        chicane.RaceEnv(config=str(cfg))
+    assert f"typo.toml: network: {TYPO}" in str(e.value)
+    with pytest.raises(ValueError, match="did you mean `technical-loop`"):
+        chicane.RaceEnv(track="technical_lop")
+
+
+def test_reset_options_follow_gymnasium():
+    env = chicane.RaceEnv(track="easy-oval")
+    _, info = env.reset(seed=0, options={"start_position": 0.5})
+    assert info["progress"] == pytest.approx(0.0, abs=1.0)
+    x_half, y_half = info["x"], info["y"]
+    _, info = env.reset(seed=0)
+    assert (info["x"], info["y"]) != (x_half, y_half)
+    _, info = env.reset(options={"direction": "reverse"})
+    assert info["is_reversed"] is True
+    with pytest.raises(ValueError, match="chicane knows"):
+        env.reset(options={"start": 0.5})
+    with pytest.raises(ValueError, match="forward"):
+        env.reset(options={"direction": "sideways"})
+    with pytest.raises(ValueError, match="start_position"):
+        env.reset(options={"start_position": 1.5})
+    envs = chicane.VecEnv(2, track="easy-oval")
+    _, infos = envs.reset(seed=0, options={"start_position": 0.25})
+    assert len(infos["progress"]) == 2
+
+
 def test_bad_arguments_raise_value_error_with_the_rust_message():
     with pytest.raises(ValueError, match="no-such-track"):
         chicane.RaceEnv(track="no-such-track")

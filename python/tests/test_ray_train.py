@@ -132,8 +132,9 @@ def test_durations():
     assert parse_duration("90") == 90
     assert parse_duration("10m") == 600
     assert parse_duration("1h30m") == 5400
-    with pytest.raises(ValueError, match="10 minutes"):
-        parse_duration("10 minutes")
+    assert parse_duration("10 minutes") == 600
+    with pytest.raises(ValueError, match="10 parsecs"):
+        parse_duration("10 parsecs")
 
 
 def test_command_line_trains_and_rejects_bad_input(tmp_path):
@@ -159,4 +160,15 @@ def test_command_line_trains_and_rejects_bad_input(tmp_path):
         [sys.executable, "-m", "chicane.ray_train", "--max-time", "soon"],
         capture_output=True, text=True, env=env, timeout=120,
     )
-    assert late.returncode == 2 and "--max-time" in late.stderr
+    assert late.returncode == 2 and "max_time: `soon`" in late.stderr
+    typo = tmp_path / "typo.toml"
+    typo.write_text('network = "DEEP_CONVOLUTIONAL_NETWORK_SHALOW"\n')
+    bad = subprocess.run(
+        [sys.executable, "-m", "chicane.ray_train", str(typo), "--out", str(tmp_path / "y")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert bad.returncode == 2
+    assert (
+        "typo.toml: network: unknown network `DEEP_CONVOLUTIONAL_NETWORK_SHALOW` "
+        "(did you mean `DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`?)"
+    ) in bad.stderr

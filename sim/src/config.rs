@@ -92,6 +92,82 @@ pub struct StartConfig {
     pub random_start: bool,
 }
 
+/// Which side of the centre line an object sits on (DeepRacer's lane
+/// `1` = left, `-1` = right).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Left of the centre line (`1`).
+    Left,
+    /// Right of the centre line (`-1`).
+    Right,
+}
+
+impl Lane {
+    /// `+1` for left, `-1` for right.
+    pub fn sign(self) -> f64 {
+        match self {
+            Lane::Left => 1.0,
+            Lane::Right => -1.0,
+        }
+    }
+}
+
+/// One of DeepRacer's `OBJECT_POSITIONS`, parsed once from its
+/// `"progress,lane"` text: `progress` a fraction of the lap `[0, 1)`,
+/// lane `1` (left of the centre line) or `-1` (right).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ObjectPosition {
+    /// Fraction of the lap from the start, `[0, 1)`.
+    pub progress: f64,
+    /// The side of the centre line.
+    pub lane: Lane,
+}
+
+impl std::str::FromStr for ObjectPosition {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let fix = "write it as \"PROGRESS,LANE\" with PROGRESS in [0, 1) and LANE 1 (left) or -1 (right), e.g. \"0.25,1\"";
+        let (p, l) = text
+            .split_once(',')
+            .ok_or_else(|| format!("`{text}`: {fix}"))?;
+        let progress: f64 = p
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}`: progress is not a number; {fix}"))?;
+        let lane: f64 = l
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}`: lane is not a number; {fix}"))?;
+        let lane = match lane {
+            1.0 => Lane::Left,
+            -1.0 => Lane::Right,
+            _ => return Err(format!("`{text}`: {fix}")),
+        };
+        if !(0.0..1.0).contains(&progress) {
+            return Err(format!("`{text}`: {fix}"));
+        }
+        Ok(ObjectPosition { progress, lane })
+    }
+}
+
+impl TryFrom<String> for ObjectPosition {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl From<ObjectPosition> for String {
+    fn from(p: ObjectPosition) -> String {
+        let lane = match p.lane {
+            Lane::Left => 1,
+            Lane::Right => -1,
+        };
+        format!("{},{lane}", p.progress)
+    }
+}
+
 /// Where obstacles go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -105,7 +181,7 @@ pub struct ObstacleConfig {
     /// Explicit positions as DeepRacer's `OBJECT_POSITIONS`: `"progress,lane"`
     /// with progress a fraction of the lap `[0, 1)` and lane `1` (left of
     /// the centerline) or `-1` (right). Overrides the two options above.
-    pub object_positions: Vec<String>,
+    pub object_positions: Vec<ObjectPosition>,
     /// Box size (m): length, width, height. Default 0.4 x 0.5 x 0.4
     /// (DeepRacer's box obstacle).
     pub size: Option<[f64; 3]>,
@@ -317,10 +393,6 @@ impl SimConfig {
                 "at most 50 obstacles and 20 bot cars",
             ));
         }
-        for (i, text) in self.obstacles.object_positions.iter().enumerate() {
-            crate::objects::parse_object_position(text)
-                .map_err(|p| bad(format!("obstacles.object_positions[{i}]"), p))?;
-        }
         if let Some(size) = self.obstacles.size
             && !size.iter().all(|v| v.is_finite() && *v > 0.0 && *v < 10.0)
         {
@@ -373,5 +445,27 @@ impl SimConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_positions_parse_like_deepracer() {
+        let p: ObjectPosition = "0.25,1".parse().unwrap();
+        assert_eq!((p.progress, p.lane), (0.25, Lane::Left));
+        let p: ObjectPosition = " 0.5 , -1 ".parse().unwrap();
+        assert_eq!((p.progress, p.lane), (0.5, Lane::Right));
+        assert_eq!(String::from(p), "0.5,-1");
+        for bad in ["0.25", "1.5,1", "0.2,0", "a,1", "0.2,x"] {
+            assert!(
+                bad.parse::<ObjectPosition>()
+                    .unwrap_err()
+                    .contains("PROGRESS,LANE"),
+                "{bad}"
+            );
+        }
     }
 }

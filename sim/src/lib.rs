@@ -23,8 +23,8 @@ mod vehicle;
 pub use camera::{CameraPose, CameraRenderer, DrawBox, GroundTexture, TEXELS_PER_METER};
 pub use checker::{CheckReport, check_env};
 pub use config::{
-    BotConfig, DomainRandomization, EpisodeConfig, ObstacleConfig, PhysicsConfig, SimConfig,
-    StartConfig,
+    BotConfig, DomainRandomization, EpisodeConfig, Lane, ObjectPosition, ObstacleConfig,
+    PhysicsConfig, SimConfig, StartConfig,
 };
 pub use drivers::{Driver, PurePursuit, RandomDriver, nearest_action};
 pub use env::{

@@ -13,27 +13,6 @@ pub const OBSTACLE_SIZE: [f64; 3] = [0.4, 0.5, 0.4];
 /// Bot car body (m): the same 1/18 car as the agent's.
 pub const BOT_SIZE: [f64; 3] = [0.29, 0.19, 0.10];
 
-/// Parses DeepRacer's `"progress,lane"`: progress a fraction `[0, 1)` of
-/// the lap, lane `1` (left of the centerline) or `-1` (right).
-pub(crate) fn parse_object_position(text: &str) -> Result<(f64, f64), String> {
-    let fix = "write it as \"PROGRESS,LANE\" with PROGRESS in [0, 1) and LANE 1 (left) or -1 (right), e.g. \"0.25,1\"";
-    let (p, l) = text
-        .split_once(',')
-        .ok_or_else(|| format!("`{text}`: {fix}"))?;
-    let progress: f64 = p
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}`: progress is not a number; {fix}"))?;
-    let lane: f64 = l
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}`: lane is not a number; {fix}"))?;
-    if !(0.0..1.0).contains(&progress) || (lane != 1.0 && lane != -1.0) {
-        return Err(format!("`{text}`: {fix}"));
-    }
-    Ok((progress, lane))
-}
-
 /// A static box on the track.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Obstacle {
@@ -108,10 +87,8 @@ impl Objects {
         let size = obstacles.size.unwrap_or(OBSTACLE_SIZE);
         let mut placed: Vec<(f64, f64)> = Vec::new(); // (fraction of lap ahead of the start, lane)
         if !obstacles.object_positions.is_empty() {
-            for text in &obstacles.object_positions {
-                if let Ok(p) = parse_object_position(text) {
-                    placed.push(p);
-                }
+            for p in &obstacles.object_positions {
+                placed.push((p.progress, p.lane.sign()));
             }
         } else if obstacles.randomize_obstacle_locations {
             // random, but kept 1.5 m clear of the start and of each other
@@ -251,20 +228,6 @@ pub(crate) fn ray_boxes(origin: Vec2, dir: Vec2, boxes: &[BoxBody], max: f64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn object_positions_parse_like_deepracer() {
-        assert_eq!(parse_object_position("0.25,1"), Ok((0.25, 1.0)));
-        assert_eq!(parse_object_position(" 0.5 , -1 "), Ok((0.5, -1.0)));
-        for bad in ["0.25", "1.5,1", "0.2,0", "a,1", "0.2,x"] {
-            assert!(
-                parse_object_position(bad)
-                    .unwrap_err()
-                    .contains("PROGRESS,LANE"),
-                "{bad}"
-            );
-        }
-    }
 
     #[test]
     fn ray_hits_the_near_face() {

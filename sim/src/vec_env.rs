@@ -53,33 +53,32 @@ impl VecEnv {
     /// The autoreset mode of every `VecEnv`.
     pub const AUTORESET_MODE: AutoresetMode = AutoresetMode::SameStep;
 
-    /// `num_envs` envs sharing one copy of the track's textures, each with
-    /// the reward function `reward(i)`, stepped on `num_threads` threads
-    /// (0 = one per core).
+    /// One env per reward function in `rewards` (env `i` gets
+    /// `rewards[i]`), sharing one copy of the track's textures, stepped on
+    /// `num_threads` threads (0 = one per core).
     ///
     /// # Errors
-    /// [`SimError::Config`] for a bad config or `num_envs == 0`, and the
-    /// errors of [`RaceEnv::with_assets`].
+    /// [`SimError::Config`] for a bad config or no reward functions (no
+    /// envs), and the errors of [`RaceEnv::with_assets`].
     pub fn new(
         cfg: SimConfig,
         track: Arc<Track>,
         action_space: ActionSpace,
-        reward: impl Fn(usize) -> Box<dyn RewardFunction>,
-        num_envs: usize,
+        rewards: Vec<Box<dyn RewardFunction>>,
         num_threads: usize,
     ) -> Result<VecEnv, SimError> {
+        let num_envs = rewards.len();
         if num_envs == 0 {
             return Err(SimError::Config {
                 field: "num_envs".into(),
-                problem: "must be at least 1".into(),
+                problem: "must be at least 1 (give one reward function per env)".into(),
             });
         }
         cfg.validate()?;
         let assets = EnvAssets::new(track, &cfg);
-        let envs = (0..num_envs)
-            .map(|i| {
-                RaceEnv::with_assets(cfg.clone(), assets.clone(), action_space.clone(), reward(i))
-            })
+        let envs = rewards
+            .into_iter()
+            .map(|r| RaceEnv::with_assets(cfg.clone(), assets.clone(), action_space.clone(), r))
             .collect::<Result<Vec<_>, _>>()?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(num_threads)
@@ -149,6 +148,15 @@ impl VecEnv {
     /// # Errors
     /// The first sub-env's error.
     pub fn reset(&mut self, seed: Option<u64>) -> Result<(), SimError> {
+        self.reset_with(seed, ResetOptions::default())
+    }
+
+    /// [`VecEnv::reset`] with the same `options` (start position,
+    /// direction) for every sub-env.
+    ///
+    /// # Errors
+    /// As [`VecEnv::reset`].
+    pub fn reset_with(&mut self, seed: Option<u64>, options: ResetOptions) -> Result<(), SimError> {
         let (cam, lid) = (self.cam_len, self.lid_len);
         let results: Vec<Result<Info, SimError>> = self.pool.install(|| {
             self.envs
@@ -157,10 +165,8 @@ impl VecEnv {
                 .zip(self.lidar.par_chunks_mut(lid.max(1)))
                 .enumerate()
                 .map(|(i, ((env, cam_out), lid_out))| {
-                    let info = env.reset_in_place(
-                        seed.map(|s| s.wrapping_add(i as u64)),
-                        ResetOptions::default(),
-                    )?;
+                    let info =
+                        env.reset_in_place(seed.map(|s| s.wrapping_add(i as u64)), options)?;
                     copy_obs(env.observation(), cam_out, lid_out, cam, lid);
                     Ok(info)
                 })

@@ -87,13 +87,11 @@ fn bad_vehicle_physics_and_rules() {
         config_error(cfg).contains("physics.substeps"),
         "66 ms physics steps are too long"
     );
-    let mut cfg = SimConfig::default();
-    cfg.obstacles.object_positions = vec!["half,left".into()];
-    let msg = config_error(cfg);
-    assert!(
-        msg.contains("obstacles.object_positions[0]") && msg.contains("PROGRESS,LANE"),
-        "{msg}"
-    );
+    // object positions are parsed once, where the config is read
+    let msg = "half,left"
+        .parse::<chicane_sim::ObjectPosition>()
+        .unwrap_err();
+    assert!(msg.contains("PROGRESS,LANE"), "{msg}");
     let mut cfg = SimConfig::default();
     cfg.start.start_position = Some(1.5);
     assert!(config_error(cfg).contains("start.start_position"));
@@ -219,8 +217,9 @@ fn bad_reset_options_and_vec_env_sizes() {
         SimConfig::default(),
         track("easy-oval"),
         ActionSpace::default(),
-        |_| Box::new(FollowCenterLine),
-        0,
+        (0..0)
+            .map(|_| Box::new(FollowCenterLine) as Box<dyn chicane_reward::RewardFunction>)
+            .collect(),
         1,
     )
     .unwrap_err();

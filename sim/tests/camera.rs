@@ -194,7 +194,7 @@ fn obstacles_and_bot_cars_appear_in_the_frame() {
     let mut cfg = SimConfig::default();
     let mut e = env(t.clone(), cfg.clone(), ActionSpace::default());
     let (empty, _) = e.reset(Some(0), ResetOptions::default()).unwrap();
-    cfg.obstacles.object_positions = vec!["0.03,1".into()];
+    cfg.obstacles.object_positions = vec!["0.03,1".parse().unwrap()];
     cfg.bots.number_of_bot_cars = 1;
     let mut e = env(t, cfg, ActionSpace::default());
     let (with, info) = e.reset(Some(0), ResetOptions::default()).unwrap();

@@ -109,8 +109,9 @@ fn vec_env_matches_single_envs_bit_for_bit() {
         cfg.clone(),
         t.clone(),
         ActionSpace::default(),
-        |_| Box::new(FollowCenterLine),
-        n,
+        (0..n)
+            .map(|_| Box::new(FollowCenterLine) as Box<dyn chicane_reward::RewardFunction>)
+            .collect(),
         2,
     )
     .unwrap();

@@ -90,7 +90,7 @@ fn barely_moving_is_immobilized() {
 #[test]
 fn hitting_an_obstacle_is_a_crash() {
     let mut cfg = SimConfig::default();
-    cfg.obstacles.object_positions = vec!["0.05,1".into()];
+    cfg.obstacles.object_positions = vec!["0.05,1".parse().unwrap()];
     // a wide box in the left lane 5% of the lap (3.7 m) ahead reaches
     // across the centerline; edge left a little and drive into it
     cfg.obstacles.size = Some([0.4, 1.0, 0.4]);
@@ -129,7 +129,7 @@ fn lidar_sees_an_obstacle_ahead() {
     let mut cfg = SimConfig::default();
     cfg.camera = None;
     cfg.lidar = Some(LidarConfig::default());
-    cfg.obstacles.object_positions = vec!["0.05,1".into()];
+    cfg.obstacles.object_positions = vec!["0.05,1".parse().unwrap()];
     let mut e = env(track("speedway"), cfg, space(1.0));
     let (obs, info) = e.reset(Some(0), ResetOptions::default()).unwrap();
     assert_eq!(obs.lidar.len(), 64);

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum TrackError {
     /// The file could not be read or written.
-    #[error("{}: {action}: {source}", path.display())]
+    #[error("{}: {action}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -145,11 +145,14 @@ pub enum TrackError {
     },
     /// A name that is neither a built-in track nor an existing file.
     #[error(
-        "no track named `{name}`: built-in tracks are {builtins}; otherwise give the path of a chicane .toml track or a DeepRacer .npy file"
+        "`{name}` is neither a track file nor a built-in track{}; built-in tracks are {builtins}; otherwise give the path of a chicane .toml track or a DeepRacer .npy file",
+        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
     )]
     Unknown {
         /// The name asked for.
         name: String,
+        /// The closest built-in name, when `name` looks like a typo of it.
+        suggestion: Option<String>,
         /// The built-in names, comma separated.
         builtins: String,
     },

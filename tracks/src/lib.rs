@@ -49,20 +49,18 @@ pub fn load(spec: &str) -> Result<Track, TrackError> {
         return track;
     }
     let path = Path::new(spec);
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
     if !path.exists() {
-        if ext.is_some() || spec.contains(std::path::MAIN_SEPARATOR) {
-            return Err(TrackError::Io {
-                path: path.to_path_buf(),
-                action: "cannot read track file",
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-            });
-        }
+        // a missing file or an unknown name: say both, and suggest the
+        // nearest built-in (by the file stem for a path)
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(spec)
+            .replace('_', "-");
+        let suggestion = chicane_core::closest(&stem, builtin_names()).map(str::to_string);
         return Err(TrackError::Unknown {
             name: spec.to_string(),
+            suggestion,
             builtins: builtin_names().collect::<Vec<_>>().join(", "),
         });
     }

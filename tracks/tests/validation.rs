@@ -243,12 +243,16 @@ fn toml_syntax_unknown_fields_and_conflicts() {
 fn unknown_names_and_missing_files() {
     let msg = load("no-such-track").unwrap_err().to_string();
     assert!(
-        msg.contains("no track named `no-such-track`") && msg.contains("technical-loop"),
+        msg.contains("`no-such-track` is neither a track file nor a built-in track")
+            && msg.contains("technical-loop")
+            && !msg.contains("did you mean"),
         "{msg}"
     );
+    let msg = load("technical_lop").unwrap_err().to_string();
+    assert!(msg.contains("(did you mean `technical-loop`?)"), "{msg}");
     let msg = load("missing/track.npy").unwrap_err().to_string();
     assert!(
-        msg.contains("missing/track.npy") && msg.contains("cannot read"),
+        msg.contains("`missing/track.npy` is neither a track file") && msg.contains("easy-oval"),
         "{msg}"
     );
 }

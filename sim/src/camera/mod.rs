@@ -10,8 +10,10 @@
 //! and four texel reads in fixed point.
 
 use crate::vehicle::BoxBody;
-use chicane_core::{CameraConfig, Vec2};
-use chicane_tracks::{RenderOptions, Track, pixel_frame, render_top_down};
+use chicane_core::CameraConfig;
+mod texture;
+
+pub use texture::GroundTexture;
 
 /// Ground texture resolution (texels per metre) for the camera.
 pub const TEXELS_PER_METER: f64 = 100.0;
@@ -24,151 +26,6 @@ const LOD_BIAS: f32 = -1.0;
 
 /// Ground beyond this distance (m) fades into the horizon colour.
 const FAR: f32 = 40.0;
-
-/// One mip level: `w x h` texels of `channels` bytes each.
-#[derive(Debug, Clone)]
-struct Level {
-    w: usize,
-    h: usize,
-    data: Vec<u8>,
-}
-
-/// The track's ground texture with its mip chain, shared (read-only) by
-/// every env on the same track.
-#[derive(Debug, Clone)]
-pub struct GroundTexture {
-    levels: Vec<Level>,
-    channels: usize,
-    /// World point of the top-left corner of texel (0, 0) (m).
-    top_left: Vec2,
-    /// Texels per metre at level 0.
-    scale: f64,
-    /// Off-track colour, per channel.
-    off_track: [u8; 3],
-}
-
-fn luma(rgb: [u8; 3]) -> u8 {
-    // ITU-R BT.601 luma, as OpenCV's RGB2GRAY (DeepRacer converts frames with OpenCV)
-    ((rgb[0] as u32 * 299 + rgb[1] as u32 * 587 + rgb[2] as u32 * 114 + 500) / 1000) as u8
-}
-
-impl GroundTexture {
-    /// Renders the track's ground at [`TEXELS_PER_METER`] (less for very
-    /// large tracks) in gray (`rgb = false`) or colour, with painted lines
-    /// scaled by `line_width_scale` (domain randomisation; 1 = as designed).
-    pub fn new(track: &Track, rgb: bool, line_width_scale: f64) -> GroundTexture {
-        let mut track = track.clone();
-        let mut surface = track.surface().clone();
-        surface.border_line_width *= line_width_scale;
-        surface.center_line_width *= line_width_scale;
-        track.set_surface(surface.clone());
-        let opts = RenderOptions {
-            pixels_per_meter: TEXELS_PER_METER,
-            margin: 1.0,
-            max_size: 4096,
-            waypoint_numbers: false,
-            title: false,
-            direction_arrow: false,
-        };
-        let (frame, _, _) = pixel_frame(&track, &opts);
-        let img = render_top_down(&track, &opts);
-        let (w, h) = (img.width() as usize, img.height() as usize);
-        let channels = if rgb { 3 } else { 1 };
-        let data: Vec<u8> = if rgb {
-            img.into_raw()
-        } else {
-            img.pixels().map(|p| luma(p.0)).collect()
-        };
-        let off = surface.off_track.0;
-        let off_track = if rgb { off } else { [luma(off); 3] };
-        let mut levels = vec![Level { w, h, data }];
-        while levels.last().is_some_and(|l| l.w > 1 || l.h > 1) {
-            let prev = levels.last().expect("non-empty");
-            let (nw, nh) = (prev.w.div_ceil(2), prev.h.div_ceil(2));
-            let mut data = vec![0u8; nw * nh * channels];
-            for y in 0..nh {
-                for x in 0..nw {
-                    for c in 0..channels {
-                        let mut sum = 0u32;
-                        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                            let (sx, sy) =
-                                ((2 * x + dx).min(prev.w - 1), (2 * y + dy).min(prev.h - 1));
-                            sum += prev.data[(sy * prev.w + sx) * channels + c] as u32;
-                        }
-                        data[(y * nw + x) * channels + c] = ((sum + 2) / 4) as u8;
-                    }
-                }
-            }
-            levels.push(Level { w: nw, h: nh, data });
-        }
-        GroundTexture {
-            levels,
-            channels,
-            top_left: frame.top_left,
-            scale: frame.scale,
-            off_track,
-        }
-    }
-
-    /// Channels per texel: 1 (gray) or 3 (RGB).
-    pub fn channels(&self) -> usize {
-        self.channels
-    }
-
-    /// Memory held by the texture and its mip chain (bytes).
-    pub fn memory_bytes(&self) -> usize {
-        self.levels.iter().map(|l| l.data.len()).sum()
-    }
-
-    /// Bilinear fetch at level `lv` in 24.8 fixed point: `(x, y)` are
-    /// level-`lv` texel coordinates times 256, already shifted by half a
-    /// texel. `C` is the texture's channel count.
-    #[inline(always)]
-    fn fetch_fixed<const C: usize>(&self, lv: usize, x: i32, y: i32) -> [u8; C] {
-        let level = &self.levels[lv];
-        let (x0, y0) = (x >> 8, y >> 8);
-        let (ax, ay) = ((x & 255) as u32, (y & 255) as u32);
-        let mut out = [0u8; C];
-        // one unsigned compare per axis also rejects negative coordinates
-        if (x0 as u32 as usize) < level.w.wrapping_sub(1)
-            && (y0 as u32 as usize) < level.h.wrapping_sub(1)
-        {
-            let row = level.w * C;
-            let i = (y0 as usize * level.w + x0 as usize) * C;
-            let block = &level.data[i..i + row + 2 * C];
-            let (top, bottom) = (&block[..2 * C], &block[row..row + 2 * C]);
-            for ch in 0..C {
-                let t = top[ch] as u32 * (256 - ax) + top[C + ch] as u32 * ax;
-                let b = bottom[ch] as u32 * (256 - ax) + bottom[C + ch] as u32 * ax;
-                out[ch] = ((t * (256 - ay) + b * ay + 32768) >> 16) as u8;
-            }
-            return out;
-        }
-        let texel = |xi: i32, yi: i32, ch: usize| -> u32 {
-            if xi < 0 || yi < 0 || xi as usize >= level.w || yi as usize >= level.h {
-                self.off_track[ch] as u32
-            } else {
-                level.data[(yi as usize * level.w + xi as usize) * C + ch] as u32
-            }
-        };
-        for (ch, o) in out.iter_mut().enumerate() {
-            let t = texel(x0, y0, ch) * (256 - ax) + texel(x0 + 1, y0, ch) * ax;
-            let b = texel(x0, y0 + 1, ch) * (256 - ax) + texel(x0 + 1, y0 + 1, ch) * ax;
-            *o = ((t * (256 - ay) + b * ay + 32768) >> 16) as u8;
-        }
-        out
-    }
-
-    /// Number of mip levels.
-    fn num_levels(&self) -> usize {
-        self.levels.len()
-    }
-
-    /// Texels per metre at level 0.
-    pub fn texels_per_meter(&self) -> f64 {
-        self.scale
-    }
-}
 
 /// Largest magnitude [`round_i32`] handles exactly.
 const ROUND_LIMIT: f32 = 4_000_000.0;

@@ -9,7 +9,7 @@
 //! | `run.toml` | the training config, as `chicane config show` prints it |
 //! | `checksums.sha256` | SHA-256 of every other file (`sha256sum -c` format) |
 
-use crate::error::CarError;
+use crate::contract::OutputKind;
 use chicane_core::{ModelMetadata, Preprocess, Sensor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -34,24 +34,33 @@ pub const CHECKSUMS_FILE: &str = "checksums.sha256";
 /// is about 100 MB of f32 weights.
 const MAX_FILE_BYTES: u64 = 1 << 30;
 
-/// What the policy graph outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutputKind {
-    /// `[1, A]` probabilities over the discrete actions (output `probabilities`).
-    Probabilities,
-    /// `[1, 2]` Gaussian mean (steering, speed) in `[-1, 1]` units (output
-    /// `action_mean`), mapped linearly onto the continuous ranges.
-    GaussianMean,
+/// A bundle that cannot be written or read, or whose parts disagree.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// A bundle that cannot be read or does not hold together.
+    #[error("{}: {problem}", path.display())]
+    Invalid {
+        /// The bundle.
+        path: PathBuf,
+        /// What is wrong (naming the file inside the bundle) and how to fix it.
+        problem: String,
+    },
+    /// File I/O.
+    #[error("{}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-impl OutputKind {
-    /// The ONNX output tensor's name.
-    pub fn tensor_name(self) -> &'static str {
-        match self {
-            OutputKind::Probabilities => "probabilities",
-            OutputKind::GaussianMean => "action_mean",
-        }
+fn io_error(path: &Path, source: std::io::Error) -> BundleError {
+    BundleError::Io {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -63,8 +72,8 @@ impl OutputKind {
 pub struct ModelSpec {
     /// [`BUNDLE_FORMAT`].
     pub format_version: u32,
-    /// The network's name (`model_metadata.json`'s `neural_network`).
-    pub network: String,
+    /// The network (`model_metadata.json`'s `neural_network`).
+    pub network: chicane_core::NetworkKind,
     /// Camera preprocessing: frames `[channels, height, width]` u8 become
     /// `[channels * stack_size, height / downscale, width / downscale]` f32
     /// in `[0, 1]` (pixel / 255, box-averaged). The ONNX input `camera` is
@@ -110,17 +119,19 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// rename), so a crash never leaves half a bundle.
 ///
 /// # Errors
-/// [`CarError::Io`] naming the file that could not be written;
-/// [`CarError::Bundle`] if the parts do not agree (see [`Bundle::check`]).
+/// [`BundleError::Io`] naming the file that could not be written;
+/// [`BundleError::Invalid`] if the parts do not agree (see [`Bundle::check`]).
 pub fn write_bundle(
     path: &Path,
     spec: &ModelSpec,
     metadata_json: &str,
     onnx: &[u8],
     run_toml: &str,
-) -> Result<(), CarError> {
-    let spec_json = serde_json::to_string_pretty(spec)
-        .map_err(|e| CarError::Model(format!("cannot serialise the spec: {e}")))?;
+) -> Result<(), BundleError> {
+    let spec_json = serde_json::to_string_pretty(spec).map_err(|e| BundleError::Invalid {
+        path: path.into(),
+        problem: format!("cannot serialise {SPEC_FILE}: {e}"),
+    })?;
     let mut files: Vec<(&str, &[u8])> = vec![
         (MODEL_FILE, onnx),
         (METADATA_FILE, metadata_json.as_bytes()),
@@ -129,7 +140,7 @@ pub fn write_bundle(
     ];
     // check what the car will check before anything is written
     let parsed =
-        ModelMetadata::parse(metadata_json, METADATA_FILE).map_err(|e| CarError::Bundle {
+        ModelMetadata::parse(metadata_json, METADATA_FILE).map_err(|e| BundleError::Invalid {
             path: path.into(),
             problem: e.to_string(),
         })?;
@@ -161,14 +172,14 @@ pub fn write_bundle(
         Ok(())
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| CarError::io(parent, e))?;
+        std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
     }
-    write().map_err(|e| CarError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| CarError::io(path, e))
+    write().map_err(|e| io_error(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
 }
 
-fn check_parts(path: &Path, spec: &ModelSpec, metadata: &ModelMetadata) -> Result<(), CarError> {
-    let bad = |problem: String| CarError::Bundle {
+fn check_parts(path: &Path, spec: &ModelSpec, metadata: &ModelMetadata) -> Result<(), BundleError> {
+    let bad = |problem: String| BundleError::Invalid {
         path: path.into(),
         problem,
     };
@@ -239,14 +250,14 @@ impl Bundle {
     /// checksum right, the spec and the metadata in agreement.
     ///
     /// # Errors
-    /// [`CarError::Bundle`] naming the file inside the bundle at fault;
-    /// [`CarError::Io`] if `path` cannot be read.
-    pub fn open(path: &Path) -> Result<Bundle, CarError> {
-        let bad = |problem: String| CarError::Bundle {
+    /// [`BundleError::Invalid`] naming the file inside the bundle at fault;
+    /// [`BundleError::Io`] if `path` cannot be read.
+    pub fn open(path: &Path) -> Result<Bundle, BundleError> {
+        let bad = |problem: String| BundleError::Invalid {
             path: path.into(),
             problem,
         };
-        let file = std::fs::File::open(path).map_err(|e| CarError::io(path, e))?;
+        let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
         let mut files = BTreeMap::new();
         let entries = archive.entries().map_err(|e| {
@@ -310,7 +321,7 @@ impl Bundle {
                 )));
             }
         }
-        let text = |name: &str| -> Result<String, CarError> {
+        let text = |name: &str| -> Result<String, BundleError> {
             String::from_utf8(get(name)?.clone())
                 .map_err(|_| bad(format!("{name} is not UTF-8 text")))
         };
@@ -331,12 +342,12 @@ impl Bundle {
     /// Writes `run.toml` into `dir` and returns its path (for the simulator).
     ///
     /// # Errors
-    /// [`CarError::Io`].
-    pub fn write_config(&self, dir: &Path) -> Result<PathBuf, CarError> {
+    /// [`BundleError::Io`].
+    pub fn write_config(&self, dir: &Path) -> Result<PathBuf, BundleError> {
         let p = dir.join(CONFIG_FILE);
-        let mut f = std::fs::File::create(&p).map_err(|e| CarError::io(&p, e))?;
+        let mut f = std::fs::File::create(&p).map_err(|e| io_error(&p, e))?;
         f.write_all(self.run_toml.as_bytes())
-            .map_err(|e| CarError::io(&p, e))?;
+            .map_err(|e| io_error(&p, e))?;
         Ok(p)
     }
 }

@@ -4,14 +4,19 @@
 use crate::error::AgentError;
 use crate::net::{ActorCritic, ActorCriticConfig, HeadKind, ObsBatch};
 use crate::ppo::{PpoConfig, categorical_log_prob_entropy, gaussian_log_prob_entropy, ppo_loss};
+use sampling::{sample_categorical, sample_gaussian, to_action};
+
+mod io;
+mod sampling;
+
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use chicane_core::{Action, ActionSpace};
 use rand::Rng;
 use rand::seq::SliceRandom;
+pub use sampling::head_for;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// Observations on the host, for a batch of `n` envs.
 ///
@@ -78,38 +83,6 @@ pub struct Rollout {
     pub advantages: Vec<f32>,
     /// Value targets (advantage + value).
     pub returns: Vec<f32>,
-}
-
-/// Maps a raw action to the env's action.
-fn to_action(space: &ActionSpace, raw: &[f32]) -> Action {
-    match space {
-        ActionSpace::Discrete(_) => Action::Discrete(raw.first().map_or(0, |&i| i as usize)),
-        ActionSpace::Continuous {
-            steering_angle_deg,
-            speed,
-        } => {
-            // DeepRacer scales the policy's [-1, 1] output linearly onto each range
-            let map = |x: f32, lo: f64, hi: f64| {
-                lo + (f64::from(x.clamp(-1.0, 1.0)) + 1.0) * 0.5 * (hi - lo)
-            };
-            Action::Continuous {
-                steering_angle_deg: map(
-                    raw.first().copied().unwrap_or(0.0),
-                    steering_angle_deg.low,
-                    steering_angle_deg.high,
-                ),
-                speed: map(raw.get(1).copied().unwrap_or(0.0), speed.low, speed.high),
-            }
-        }
-    }
-}
-
-/// The head an action space needs.
-pub fn head_for(space: &ActionSpace) -> HeadKind {
-    match space {
-        ActionSpace::Discrete(list) => HeadKind::Categorical(list.len()),
-        ActionSpace::Continuous { .. } => HeadKind::Gaussian(2),
-    }
 }
 
 /// The network, optimizer and PPO settings of one agent.
@@ -204,9 +177,21 @@ impl Learner {
         self.model.num_params()
     }
 
-    fn batch(&self, obs: &HostObs, device: &Device) -> ObsBatch {
+    fn batch(&self, obs: &HostObs, device: &Device) -> Result<ObsBatch, AgentError> {
         let n = obs.n;
-        ObsBatch {
+        let want_cam = self.net.camera.map_or(0, |[c, h, w]| n * c * h * w);
+        let want_vec = self.net.vector.map_or(0, |l| n * l);
+        if obs.camera.len() != want_cam || obs.vector.len() != want_vec {
+            return Err(AgentError::Shape(format!(
+                "{n} observations of {} camera values and {} vector values do not fit the \
+                 network's camera {:?} and vector {:?} inputs",
+                obs.camera.len(),
+                obs.vector.len(),
+                self.net.camera,
+                self.net.vector
+            )));
+        }
+        Ok(ObsBatch {
             camera: self
                 .net
                 .camera
@@ -219,7 +204,7 @@ impl Learner {
                 .vector
                 .filter(|_| !obs.vector.is_empty())
                 .map(|l| Tensor::from_data(TensorData::new(obs.vector.clone(), [n, l]), device)),
-        }
+        })
     }
 
     /// Samples an action for each observation (or takes the most likely
@@ -227,18 +212,26 @@ impl Learner {
     ///
     /// # Shapes
     /// `obs`: `n` observations; returns `n` samples.
-    pub fn act(&self, obs: &HostObs, rng: &mut impl Rng, deterministic: bool) -> Vec<PolicySample> {
+    ///
+    /// # Errors
+    /// [`AgentError::Shape`] when `obs` does not fit the network's inputs,
+    /// or the device cannot hand back the outputs.
+    pub fn act(
+        &self,
+        obs: &HostObs,
+        rng: &mut impl Rng,
+        deterministic: bool,
+    ) -> Result<Vec<PolicySample>, AgentError> {
         let plain = self.device.clone().without_autodiff();
-        let (policy, value) = self.inference.forward(&self.batch(obs, &plain));
+        let (policy, value) = self.inference.forward(&self.batch(obs, &plain)?);
         let a = self.net.head.outputs();
-        let out: Vec<f32> = policy.into_data().try_to_vec::<f32>().unwrap_or_default();
-        let values: Vec<f32> = value.into_data().try_to_vec::<f32>().unwrap_or_default();
-        let log_std: Vec<f32> = self
-            .inference
-            .log_std()
-            .map(|t| t.into_data().try_to_vec::<f32>().unwrap_or_default())
-            .unwrap_or_default();
-        (0..obs.n)
+        let out = host_vec(policy, "policy")?;
+        let values = host_vec(value, "value")?;
+        let log_std: Vec<f32> = match self.inference.log_std() {
+            Some(t) => host_vec(t, "log_std")?,
+            None => Vec::new(),
+        };
+        Ok((0..obs.n)
             .map(|i| {
                 let row = &out[i * a..(i + 1) * a];
                 let (raw, log_prob) = match self.net.head {
@@ -249,10 +242,10 @@ impl Learner {
                     action: to_action(&self.action_space, &raw),
                     raw,
                     log_prob,
-                    value: values.get(i).copied().unwrap_or(0.0),
+                    value: values[i],
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// What the exported ONNX policy outputs for each observation: action
@@ -261,24 +254,30 @@ impl Learner {
     ///
     /// # Shapes
     /// Returns `[n, A]` flattened.
-    pub fn policy_output(&self, obs: &HostObs) -> Vec<f32> {
+    ///
+    /// # Errors
+    /// As [`Learner::act`].
+    pub fn policy_output(&self, obs: &HostObs) -> Result<Vec<f32>, AgentError> {
         let plain = self.device.clone().without_autodiff();
-        let (policy, _) = self.inference.forward(&self.batch(obs, &plain));
+        let (policy, _) = self.inference.forward(&self.batch(obs, &plain)?);
         let policy = match self.net.head {
             HeadKind::Categorical(_) => burn::tensor::activation::softmax(policy, 1),
             HeadKind::Gaussian(_) => policy,
         };
-        policy.into_data().try_to_vec::<f32>().unwrap_or_default()
+        host_vec(policy, "policy")
     }
 
     /// State values of a batch of observations.
     ///
     /// # Shapes
     /// Returns `[n]`.
-    pub fn values(&self, obs: &HostObs) -> Vec<f32> {
+    ///
+    /// # Errors
+    /// As [`Learner::act`].
+    pub fn values(&self, obs: &HostObs) -> Result<Vec<f32>, AgentError> {
         let plain = self.device.clone().without_autodiff();
-        let (_, value) = self.inference.forward(&self.batch(obs, &plain));
-        value.into_data().try_to_vec::<f32>().unwrap_or_default()
+        let (_, value) = self.inference.forward(&self.batch(obs, &plain)?);
+        host_vec(value, "value")
     }
 
     /// One PPO update: `num_epochs` passes over `rollout` in shuffled
@@ -368,7 +367,7 @@ impl Learner {
     ) -> Result<UpdateStats, AgentError> {
         let dev = &self.device;
         let b = old_lp.len();
-        let (policy, values) = self.model.forward(&self.batch(obs, dev));
+        let (policy, values) = self.model.forward(&self.batch(obs, dev)?);
         let (log_prob, entropy) = match self.net.head {
             HeadKind::Categorical(_) => {
                 let actions: Vec<i64> = raw.iter().map(|&a| a as i64).collect();
@@ -421,171 +420,6 @@ impl Learner {
             gradient_steps: 1,
         })
     }
-
-    /// Writes the weights (`model.bpk`) and the optimizer state
-    /// (`optimizer.bpk`) into `dir`, which must exist.
-    ///
-    /// # Errors
-    /// [`AgentError::Checkpoint`] naming the file.
-    pub fn save(&self, dir: &Path) -> Result<(), AgentError> {
-        let m = dir.join("model.bpk");
-        self.model
-            .clone()
-            .save_file(&m)
-            .map_err(|e| AgentError::Checkpoint {
-                path: m.clone(),
-                detail: e.to_string(),
-            })?;
-        let o = dir.join("optimizer.bpk");
-        self.optim.save(&o).map_err(|e| AgentError::Checkpoint {
-            path: o.clone(),
-            detail: e.to_string(),
-        })
-    }
-
-    /// The network's weights as an in-memory burnpack (what `model.bpk`
-    /// holds), to send to rollout workers.
-    ///
-    /// # Errors
-    /// [`AgentError::Checkpoint`] when burn cannot serialise the record.
-    pub fn weights(&self) -> Result<Vec<u8>, AgentError> {
-        let bytes =
-            self.model
-                .clone()
-                .into_record()
-                .into_bytes()
-                .map_err(|e| AgentError::Checkpoint {
-                    path: "<weights>".into(),
-                    detail: e.to_string(),
-                })?;
-        Ok(bytes.to_vec())
-    }
-
-    /// Replaces the network's weights with `bytes` from
-    /// [`Learner::weights`] (the optimizer state is kept).
-    ///
-    /// # Errors
-    /// [`AgentError::Checkpoint`] for bytes that are not a burnpack of this
-    /// network; the learner is unchanged then.
-    pub fn set_weights(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
-        let err = |detail: String| AgentError::Checkpoint {
-            path: "<weights>".into(),
-            detail,
-        };
-        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
-            bytes.to_vec(),
-        ))
-        .map_err(|e| err(format!("{e} (not a burnpack)")))?;
-        let model = self
-            .model
-            .clone()
-            .try_load_record(record)
-            .map_err(|e| err(format!("{e} (weights of a different network)")))?;
-        self.model = model;
-        self.inference = self.model.valid();
-        Ok(())
-    }
-
-    /// Loads the weights from `dir/model.bpk` and, with `with_optimizer`,
-    /// the optimizer state from `dir/optimizer.bpk`.
-    ///
-    /// # Errors
-    /// [`AgentError::Checkpoint`] naming the file that is missing, corrupt or
-    /// made for another network; the learner is unchanged then.
-    pub fn load(&mut self, dir: &Path, with_optimizer: bool) -> Result<(), AgentError> {
-        let m = dir.join("model.bpk");
-        if !m.is_file() {
-            return Err(AgentError::Checkpoint {
-                path: m,
-                detail: "missing".into(),
-            });
-        }
-        let model = self
-            .model
-            .clone()
-            .try_load_file(&m)
-            .map_err(|e| AgentError::Checkpoint {
-                path: m.clone(),
-                detail: format!("{e} (a different network, or a damaged file)"),
-            })?;
-        let optim = if with_optimizer {
-            let o = dir.join("optimizer.bpk");
-            if !o.is_file() {
-                return Err(AgentError::Checkpoint {
-                    path: o,
-                    detail: "missing".into(),
-                });
-            }
-            self.optim
-                .clone()
-                .load(&o)
-                .map_err(|e| AgentError::Checkpoint {
-                    path: o.clone(),
-                    detail: e.to_string(),
-                })?
-        } else {
-            AdamConfig::new().with_epsilon(1e-5).init()
-        };
-        self.model = model;
-        self.optim = optim;
-        self.inference = self.model.valid();
-        Ok(())
-    }
-}
-
-/// Softmax sampling on the host. Returns `([index], log_prob)`.
-fn sample_categorical(logits: &[f32], rng: &mut impl Rng, greedy: bool) -> (Vec<f32>, f32) {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    let idx = if greedy {
-        logits
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(i, _)| i)
-    } else {
-        let mut u = rng.random::<f32>() * sum;
-        let mut pick = exps.len() - 1;
-        for (i, e) in exps.iter().enumerate() {
-            if u < *e {
-                pick = i;
-                break;
-            }
-            u -= e;
-        }
-        pick
-    };
-    let log_prob = (exps[idx] / sum).ln();
-    (vec![idx as f32], log_prob)
-}
-
-/// Diagonal Gaussian sampling (Box-Muller). Returns `(sample, log_prob)`.
-fn sample_gaussian(
-    mean: &[f32],
-    log_std: &[f32],
-    rng: &mut impl Rng,
-    greedy: bool,
-) -> (Vec<f32>, f32) {
-    let half_log_2pi = 0.5 * (2.0 * std::f32::consts::PI).ln();
-    let mut lp = 0.0;
-    let x = mean
-        .iter()
-        .enumerate()
-        .map(|(j, &m)| {
-            let ls = log_std.get(j).copied().unwrap_or(0.0);
-            let z = if greedy {
-                0.0
-            } else {
-                let u1: f32 = rng.random::<f32>().max(1e-12);
-                let u2: f32 = rng.random();
-                (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos()
-            };
-            lp += -0.5 * z * z - ls - half_log_2pi;
-            m + ls.exp() * z
-        })
-        .collect();
-    (x, lp)
 }
 
 /// Scales every gradient so that their global L2 norm is at most
@@ -624,4 +458,11 @@ fn clip_grad_norm(model: &ActorCritic, grads: &mut GradientsParams, max_norm: f3
         model.visit(&mut s);
     }
     norm
+}
+
+/// A tensor's values on the host.
+fn host_vec<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>, AgentError> {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| AgentError::Shape(format!("cannot read the {what} output: {e:?}")))
 }

@@ -1,0 +1,120 @@
+//! A learner's weights and optimizer state: burnpack files in a
+//! checkpoint folder, or bytes for remote workers.
+
+use super::Learner;
+use crate::error::AgentError;
+use burn::module::Module;
+use burn::optim::AdamConfig;
+use std::path::Path;
+
+impl Learner {
+    /// Writes the weights (`model.bpk`) and the optimizer state
+    /// (`optimizer.bpk`) into `dir`, which must exist.
+    ///
+    /// # Errors
+    /// [`AgentError::Checkpoint`] naming the file.
+    pub fn save(&self, dir: &Path) -> Result<(), AgentError> {
+        let m = dir.join("model.bpk");
+        self.model
+            .clone()
+            .save_file(&m)
+            .map_err(|e| AgentError::Checkpoint {
+                path: m.clone(),
+                detail: e.to_string(),
+            })?;
+        let o = dir.join("optimizer.bpk");
+        self.optim.save(&o).map_err(|e| AgentError::Checkpoint {
+            path: o.clone(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// The network's weights as an in-memory burnpack (what `model.bpk`
+    /// holds), to send to rollout workers.
+    ///
+    /// # Errors
+    /// [`AgentError::Checkpoint`] when burn cannot serialise the record.
+    pub fn weights(&self) -> Result<Vec<u8>, AgentError> {
+        let bytes =
+            self.model
+                .clone()
+                .into_record()
+                .into_bytes()
+                .map_err(|e| AgentError::Checkpoint {
+                    path: "<weights>".into(),
+                    detail: e.to_string(),
+                })?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Replaces the network's weights with `bytes` from
+    /// [`Learner::weights`] (the optimizer state is kept).
+    ///
+    /// # Errors
+    /// [`AgentError::Checkpoint`] for bytes that are not a burnpack of this
+    /// network; the learner is unchanged then.
+    pub fn set_weights(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
+        let err = |detail: String| AgentError::Checkpoint {
+            path: "<weights>".into(),
+            detail,
+        };
+        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+            bytes.to_vec(),
+        ))
+        .map_err(|e| err(format!("{e} (not a burnpack)")))?;
+        let model = self
+            .model
+            .clone()
+            .try_load_record(record)
+            .map_err(|e| err(format!("{e} (weights of a different network)")))?;
+        self.model = model;
+        self.inference = self.model.valid();
+        Ok(())
+    }
+
+    /// Loads the weights from `dir/model.bpk` and, with `with_optimizer`,
+    /// the optimizer state from `dir/optimizer.bpk`.
+    ///
+    /// # Errors
+    /// [`AgentError::Checkpoint`] naming the file that is missing, corrupt or
+    /// made for another network; the learner is unchanged then.
+    pub fn load(&mut self, dir: &Path, with_optimizer: bool) -> Result<(), AgentError> {
+        let m = dir.join("model.bpk");
+        if !m.is_file() {
+            return Err(AgentError::Checkpoint {
+                path: m,
+                detail: "missing".into(),
+            });
+        }
+        let model = self
+            .model
+            .clone()
+            .try_load_file(&m)
+            .map_err(|e| AgentError::Checkpoint {
+                path: m.clone(),
+                detail: format!("{e} (a different network, or a damaged file)"),
+            })?;
+        let optim = if with_optimizer {
+            let o = dir.join("optimizer.bpk");
+            if !o.is_file() {
+                return Err(AgentError::Checkpoint {
+                    path: o,
+                    detail: "missing".into(),
+                });
+            }
+            self.optim
+                .clone()
+                .load(&o)
+                .map_err(|e| AgentError::Checkpoint {
+                    path: o.clone(),
+                    detail: e.to_string(),
+                })?
+        } else {
+            AdamConfig::new().with_epsilon(1e-5).init()
+        };
+        self.model = model;
+        self.optim = optim;
+        self.inference = self.model.valid();
+        Ok(())
+    }
+}

@@ -1,0 +1,98 @@
+//! Turning the policy's outputs into actions: categorical and diagonal
+//! Gaussian sampling on the host, and DeepRacer's mapping of the raw
+//! action onto the action space.
+
+use crate::net::HeadKind;
+use chicane_core::{Action, ActionSpace};
+use rand::Rng;
+
+/// Maps a raw action to the env's action.
+pub(super) fn to_action(space: &ActionSpace, raw: &[f32]) -> Action {
+    match space {
+        ActionSpace::Discrete(_) => Action::Discrete(raw.first().map_or(0, |&i| i as usize)),
+        ActionSpace::Continuous {
+            steering_angle_deg,
+            speed,
+        } => {
+            // DeepRacer scales the policy's [-1, 1] output linearly onto each range
+            let map = |x: f32, lo: f64, hi: f64| {
+                lo + (f64::from(x.clamp(-1.0, 1.0)) + 1.0) * 0.5 * (hi - lo)
+            };
+            Action::Continuous {
+                steering_angle_deg: map(
+                    raw.first().copied().unwrap_or(0.0),
+                    steering_angle_deg.low,
+                    steering_angle_deg.high,
+                ),
+                speed: map(raw.get(1).copied().unwrap_or(0.0), speed.low, speed.high),
+            }
+        }
+    }
+}
+
+/// The head an action space needs.
+pub fn head_for(space: &ActionSpace) -> HeadKind {
+    match space {
+        ActionSpace::Discrete(list) => HeadKind::Categorical(list.len()),
+        ActionSpace::Continuous { .. } => HeadKind::Gaussian(2),
+    }
+}
+
+/// Softmax sampling on the host. Returns `([index], log_prob)`.
+pub(super) fn sample_categorical(
+    logits: &[f32],
+    rng: &mut impl Rng,
+    greedy: bool,
+) -> (Vec<f32>, f32) {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    let idx = if greedy {
+        logits
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i)
+    } else {
+        let mut u = rng.random::<f32>() * sum;
+        let mut pick = exps.len() - 1;
+        for (i, e) in exps.iter().enumerate() {
+            if u < *e {
+                pick = i;
+                break;
+            }
+            u -= e;
+        }
+        pick
+    };
+    let log_prob = (exps[idx] / sum).ln();
+    (vec![idx as f32], log_prob)
+}
+
+/// Diagonal Gaussian sampling (Box-Muller). Returns `(sample, log_prob)`.
+pub(super) fn sample_gaussian(
+    mean: &[f32],
+    log_std: &[f32],
+    rng: &mut impl Rng,
+    greedy: bool,
+) -> (Vec<f32>, f32) {
+    let half_log_2pi = 0.5 * (2.0 * std::f32::consts::PI).ln();
+    let mut lp = 0.0;
+    let x = mean
+        .iter()
+        .enumerate()
+        .map(|(j, &m)| {
+            let ls = log_std.get(j).copied().unwrap_or(0.0);
+            let z = if greedy {
+                0.0
+            } else {
+                let u1: f32 = rng.random::<f32>().max(1e-12);
+                let u2: f32 = rng.random();
+                (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos()
+            };
+            lp += -0.5 * z * z - ls - half_log_2pi;
+            m + ls.exp() * z
+        })
+        .collect();
+    (x, lp)
+}

@@ -1,0 +1,67 @@
+//! What a training run reports: one record per episode and per PPO
+//! iteration (the lines of `metrics.jsonl`), and the summary at the end.
+
+use crate::checkpoint::TrainerState;
+use crate::learner::UpdateStats;
+use crate::options::StopReason;
+use chicane_sim::EpisodeStatus;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// One finished training episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeRecord {
+    /// Episode index (0-based, over the whole run).
+    pub episode: u64,
+    /// The PPO iteration whose policy drove it.
+    pub iteration: u64,
+    /// Steps taken.
+    pub steps: u64,
+    /// Sum of rewards.
+    pub reward: f64,
+    /// Final progress (%).
+    pub progress: f64,
+    /// DeepRacer's episode status (`lap_complete`, `off_track`, ...).
+    pub status: EpisodeStatus,
+    /// Lap time (s) when the lap was completed.
+    pub lap_time: Option<f64>,
+    /// Training time when it finished (s).
+    pub elapsed_s: f64,
+}
+
+/// The summary of one PPO iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IterationRecord {
+    /// Iteration index (1-based: the number of updates done).
+    pub iteration: u64,
+    /// Episodes finished so far.
+    pub episodes: u64,
+    /// Env steps so far.
+    pub total_steps: u64,
+    /// Env steps per second over this iteration, including inference and
+    /// the update.
+    pub steps_per_s: f64,
+    /// Mean episode reward of this rollout.
+    pub mean_reward: f64,
+    /// Mean progress (%) of this rollout's episodes.
+    pub mean_progress: f64,
+    /// Laps completed in this rollout.
+    pub laps: u64,
+    /// Fastest training lap so far (s).
+    pub best_lap: Option<f64>,
+    /// PPO statistics.
+    pub update: UpdateStats,
+    /// Training time so far (s).
+    pub elapsed_s: f64,
+}
+
+/// What a training invocation did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSummary {
+    /// Why it stopped.
+    pub stop_reason: StopReason,
+    /// The final counters.
+    pub state: TrainerState,
+    /// The last checkpoint written.
+    pub checkpoint: Option<PathBuf>,
+}

@@ -1,0 +1,298 @@
+//! [`RunRequest`]: what a user asked for, as typed (the CLI's flags, the
+//! GUI's fields, Python's keyword arguments), resolved once into a checked
+//! [`RunPlan`] (ripgrep's split of raw arguments and one validated config).
+//! Every front end parses its input into a request and shows the plan's
+//! results, so the same bad input gets the same error everywhere.
+
+use crate::checkpoint::{latest_checkpoint, read_agent_spec};
+use crate::device::DeviceKind;
+use crate::error::AgentError;
+use crate::net::NetworkKind;
+use crate::options::{RolloutLength, StopConditions, TrainOptions, parse_duration};
+use crate::run_dir::RunDir;
+use crate::spec::{agent_spec, network_for, ppo_from_run};
+use chicane_config::ResolvedRun;
+use chicane_core::{LidarConfig, TrainingAlgorithm};
+use std::path::PathBuf;
+
+/// What to do when the output folder already holds a training run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputPolicy {
+    /// Refuse (the CLI): the user resumes it or chooses another folder.
+    #[default]
+    Refuse,
+    /// Train into the first free `<out>-2`, `<out>-3`, ... (the GUI's Start).
+    NextFree,
+}
+
+/// A training run as asked for, every value as the user gave it. `None`
+/// means "the config's or chicane's default".
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// A run `.toml` or a DeepRacer `custom_files` folder; `None` for the
+    /// built-in defaults (or, when resuming, the run folder's `run.toml`).
+    pub config: Option<PathBuf>,
+    /// Another track: a built-in name, a chicane `.toml` or a DeepRacer `.npy`.
+    pub track: Option<String>,
+    /// Another seed.
+    pub seed: Option<u64>,
+    /// Add (`true`) DeepRacer's 64-beam lidar or remove (`false`) the lidar.
+    pub lidar: Option<bool>,
+    /// Keep (`true`) or remove (`false`) the camera.
+    pub camera: Option<bool>,
+    /// The network's name (`model_metadata.json`'s or a short one).
+    pub network: Option<String>,
+    /// The compute device's name (`flex`, `ndarray`, `wgpu`, `cuda`).
+    pub device: Option<String>,
+    /// The run folder; default `runs/<track>-<seed>`.
+    pub out: Option<PathBuf>,
+    /// What to do when `out` already holds a run (without `resume`).
+    pub output_policy: OutputPolicy,
+    /// Continue the run in `out` from its latest checkpoint.
+    pub resume: bool,
+    /// Start from another run folder's latest weights (DeepRacer's "clone").
+    pub clone_from: Option<PathBuf>,
+    /// Stop after this long: `90` (s), `90s`, `10m`, `1h30m`.
+    pub max_time: Option<String>,
+    /// Stop after this many episodes in total; default the run's
+    /// `term_cond_max_episodes`.
+    pub max_episodes: Option<u64>,
+    /// Stop when a rollout's mean progress (%) reaches this.
+    pub target_progress: Option<f64>,
+    /// Parallel envs; default 4.
+    pub num_envs: Option<usize>,
+    /// Env threads (0 = one per core); default 0.
+    pub num_threads: Option<usize>,
+    /// Update every N steps per env instead of every
+    /// `num_episodes_between_training` episodes.
+    pub steps_per_update: Option<usize>,
+}
+
+/// A training run resolved and checked: the run config and the options,
+/// ready for [`crate::train`] or [`crate::TrainingRun::open`].
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The run config, with the request's overrides applied.
+    pub run: ResolvedRun,
+    /// The invocation's options.
+    pub options: TrainOptions,
+}
+
+fn request(field: &'static str, problem: impl Into<String>) -> AgentError {
+    AgentError::Request {
+        field,
+        problem: problem.into(),
+    }
+}
+
+impl RunRequest {
+    /// The run config the request names (its file, the resumed folder's
+    /// `run.toml`, or the defaults) with the track, seed, lidar and camera
+    /// overrides applied: what an env needs (Python's `RaceEnv`, `VecEnv`).
+    ///
+    /// # Errors
+    /// The config's error naming its file and field, a track that does not
+    /// load (with the built-in names), or `resume` without `out`.
+    pub fn resolve_run(&self) -> Result<ResolvedRun, AgentError> {
+        let config = match (&self.config, self.resume, &self.out) {
+            (None, true, Some(out)) => Some(RunDir::open(out)?.run_toml()),
+            (None, true, None) => {
+                return Err(request(
+                    "resume",
+                    "needs the run folder to continue (out / --out RUN_DIR)",
+                ));
+            }
+            (c, _, _) => c.clone(),
+        };
+        let mut run = chicane_config::load_run(config.as_deref())?;
+        self.apply_overrides(&mut run)?;
+        Ok(run)
+    }
+
+    /// Applies the track, seed, lidar and camera overrides to `run`.
+    ///
+    /// # Errors
+    /// A track that does not load.
+    pub fn apply_overrides(&self, run: &mut ResolvedRun) -> Result<(), AgentError> {
+        if let Some(spec) = &self.track {
+            run.set_track(spec).map_err(|source| AgentError::Track {
+                spec: spec.clone(),
+                source,
+            })?;
+        }
+        if let Some(s) = self.seed {
+            run.seed = s;
+        }
+        match self.lidar {
+            Some(true) if run.sim.lidar.is_none() => run.sim.lidar = Some(LidarConfig::default()),
+            Some(false) => run.sim.lidar = None,
+            _ => {}
+        }
+        if self.camera == Some(false) {
+            run.sim.camera = None;
+        }
+        Ok(())
+    }
+
+    /// Resolves the whole request: [`RunRequest::resolve_run`], then
+    /// [`RunRequest::plan`].
+    ///
+    /// # Errors
+    /// As those two.
+    pub fn resolve(&self) -> Result<RunPlan, AgentError> {
+        let run = self.resolve_run()?;
+        self.plan(run)
+    }
+
+    /// The options for training `run` (a run already resolved, e.g. edited
+    /// in the GUI): names typed (network, device), durations parsed, the
+    /// run folder's policy applied, resume and clone sources checked (a
+    /// checkpoint exists, the network and sensors match), the algorithm and
+    /// the network checked against the run.
+    ///
+    /// # Errors
+    /// [`AgentError`] naming the field at fault and how to fix it.
+    pub fn plan(&self, run: ResolvedRun) -> Result<RunPlan, AgentError> {
+        match run.training_algorithm {
+            TrainingAlgorithm::ClippedPpo => {}
+            other => {
+                return Err(AgentError::Unsupported(format!(
+                    "{}: training_algorithm `{other}`: this chicane trains clipped_ppo only; \
+                     set \"training_algorithm\": \"clipped_ppo\" in model_metadata.json (or \
+                     training_algorithm = \"clipped_ppo\" in the run file)",
+                    run.origin
+                )));
+            }
+        }
+        let requested = self
+            .network
+            .as_deref()
+            .map(NetworkKind::parse)
+            .transpose()?;
+        let network = network_for(&run, requested);
+        let device_kind = match &self.device {
+            Some(d) => d.parse::<DeviceKind>()?,
+            None => DeviceKind::default(),
+        };
+        let device = device_kind.device()?;
+        let num_envs = self.num_envs.unwrap_or(4);
+        if num_envs == 0 {
+            return Err(request("num_envs", "must be at least 1"));
+        }
+        let rollout = match self.steps_per_update {
+            Some(0) => return Err(request("steps_per_update", "must be at least 1")),
+            Some(n) => RolloutLength::StepsPerEnv(n),
+            None => RolloutLength::Episodes(run.hyperparameters.num_episodes_between_training),
+        };
+        if let Some(p) = self.target_progress
+            && !(p.is_finite() && (0.0..=100.0).contains(&p))
+        {
+            return Err(request(
+                "target_progress",
+                format!("{p} must be a percentage 0..100"),
+            ));
+        }
+        let stop = StopConditions {
+            max_time: self
+                .max_time
+                .as_deref()
+                .map(|t| parse_duration("max_time", t))
+                .transpose()?,
+            max_episodes: Some(
+                self.max_episodes
+                    .unwrap_or(run.hyperparameters.term_cond_max_episodes),
+            ),
+            target_avg_score: Some(run.hyperparameters.term_cond_avg_score),
+            target_avg_progress: self.target_progress,
+        };
+        let spec = agent_spec(&run, network)?;
+        ppo_from_run(&run, 0.95)?;
+        // the run folder
+        let out_dir = match &self.out {
+            Some(p) => RunDir::new(p),
+            None if self.resume => {
+                return Err(request(
+                    "resume",
+                    "needs the run folder to continue (out / --out RUN_DIR)",
+                ));
+            }
+            None => RunDir::default_for(&run),
+        };
+        let out_dir = if self.resume {
+            let saved = read_agent_spec(&out_dir)?;
+            if saved.network != spec.network {
+                return Err(AgentError::Checkpoint {
+                    path: out_dir.agent_json(),
+                    detail: format!(
+                        "the run was trained with {} (input {:?}, head {:?}); this config asks \
+                         for {} (input {:?}, head {:?}): resume with the same network, sensors \
+                         and action space",
+                        saved.network.network,
+                        saved.network.camera,
+                        saved.network.head,
+                        spec.network.network,
+                        spec.network.camera,
+                        spec.network.head
+                    ),
+                });
+            }
+            latest_checkpoint(&out_dir)?;
+            out_dir
+        } else {
+            match self.output_policy {
+                OutputPolicy::NextFree => out_dir.next_free(),
+                OutputPolicy::Refuse if out_dir.holds_run() => {
+                    return Err(AgentError::Checkpoint {
+                        path: out_dir.root().to_path_buf(),
+                        detail: "already holds a training run: resume it (--resume) or choose \
+                                 another run folder (--out)"
+                            .into(),
+                    });
+                }
+                OutputPolicy::Refuse => out_dir,
+            }
+        };
+        let clone_from = match &self.clone_from {
+            None => None,
+            Some(src) => {
+                let src = RunDir::new(src);
+                let saved = read_agent_spec(&src)?;
+                if saved.network != spec.network {
+                    return Err(AgentError::Checkpoint {
+                        path: src.agent_json(),
+                        detail: format!(
+                            "cannot clone: that run's network {} (input {:?}, head {:?}) differs \
+                             from this run's {} (input {:?}, head {:?}); keep the network, \
+                             sensors and action space",
+                            saved.network.network,
+                            saved.network.camera,
+                            saved.network.head,
+                            spec.network.network,
+                            spec.network.camera,
+                            spec.network.head
+                        ),
+                    });
+                }
+                latest_checkpoint(&src)?;
+                Some(src)
+            }
+        };
+        Ok(RunPlan {
+            run,
+            options: TrainOptions {
+                out_dir,
+                network,
+                num_envs,
+                num_threads: self.num_threads.unwrap_or(0),
+                rollout,
+                stop,
+                resume: self.resume,
+                clone_from,
+                device_kind,
+                device,
+                checkpoints_kept: 3,
+                gae_lambda: 0.95,
+            },
+        })
+    }
+}

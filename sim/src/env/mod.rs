@@ -1,0 +1,428 @@
+//! `RaceEnv`: one car on one track, with Gymnasium's contract
+//! (`reset(seed)` -> observation, info; `step(action)` -> observation,
+//! reward, terminated, truncated, info) and DeepRacer's params and rules.
+//!
+//! The env's parts live in their own files: the public types
+//! (`types.rs`), the shared assets (`assets.rs`), DeepRacer's episode
+//! rules (`rules.rs`), its params (`params.rs`), and the sensors with the
+//! camera's domain randomisation (`render.rs`).
+
+use crate::camera::CameraRenderer;
+use crate::config::SimConfig;
+use crate::error::SimError;
+use crate::objects::Objects;
+use crate::vehicle::{BoxBody, CarState, Vehicle};
+use chicane_core::{Action, ActionSpace, Vec2, wrap_angle};
+use chicane_reward::{RewardFunction, RewardParams, check_reward};
+use rules::Episode;
+
+mod assets;
+mod params;
+mod render;
+mod rules;
+mod types;
+
+pub use assets::EnvAssets;
+use chicane_tracks::Track;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::f64::consts::PI;
+use std::sync::Arc;
+pub use types::{
+    EpisodeStatus, Info, Observation, ObservationSpace, REFERENCE_AHEAD_OF_REAR_AXLE, ResetOptions,
+    Transition,
+};
+
+/// One simulated car on one track: physics, sensors, rules and reward.
+pub struct RaceEnv {
+    cfg: SimConfig,
+    assets: EnvAssets,
+    action_space: ActionSpace,
+    reward: Box<dyn RewardFunction>,
+    renderer: Option<CameraRenderer>,
+    rng: ChaCha8Rng,
+    physics: Option<Vehicle>,
+    objects: Objects,
+    episodes_started: u64,
+    ep: Option<Episode>,
+    obs: Observation,
+    scratch: Vec<u8>,
+    boxes: Vec<BoxBody>,
+}
+
+impl std::fmt::Debug for RaceEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaceEnv")
+            .field("track", &self.assets.track.name())
+            .field("reward", &self.reward.name())
+            .field("episode", &self.episodes_started)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RaceEnv {
+    /// An env on `track` with its own assets. Call [`RaceEnv::reset`] before stepping.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] for a bad config, [`SimError::Action`] for an
+    /// action space outside DeepRacer's limits.
+    pub fn new(
+        cfg: SimConfig,
+        track: Arc<Track>,
+        action_space: ActionSpace,
+        reward: Box<dyn RewardFunction>,
+    ) -> Result<RaceEnv, SimError> {
+        cfg.validate()?;
+        let assets = EnvAssets::new(track, &cfg);
+        RaceEnv::with_assets(cfg, assets, action_space, reward)
+    }
+
+    /// An env sharing read-only `assets` (built for the same config) with others.
+    ///
+    /// # Errors
+    /// As [`RaceEnv::new`].
+    pub fn with_assets(
+        cfg: SimConfig,
+        assets: EnvAssets,
+        action_space: ActionSpace,
+        reward: Box<dyn RewardFunction>,
+    ) -> Result<RaceEnv, SimError> {
+        cfg.validate()?;
+        action_space.validate()?;
+        let renderer = cfg.camera.as_ref().map(CameraRenderer::new);
+        let obs = Observation {
+            camera: vec![0; cfg.camera.as_ref().map_or(0, |c| c.frame_len())],
+            lidar: vec![0.0; cfg.lidar.as_ref().map_or(0, |l| l.len())],
+        };
+        Ok(RaceEnv {
+            cfg,
+            assets,
+            action_space,
+            reward,
+            renderer,
+            rng: ChaCha8Rng::seed_from_u64(0),
+            physics: None,
+            objects: Objects::default(),
+            episodes_started: 0,
+            ep: None,
+            obs,
+            scratch: Vec::new(),
+            boxes: Vec::new(),
+        })
+    }
+
+    /// The config.
+    pub fn config(&self) -> &SimConfig {
+        &self.cfg
+    }
+
+    /// The track.
+    pub fn track(&self) -> &Track {
+        &self.assets.track
+    }
+
+    /// The action space.
+    pub fn action_space(&self) -> &ActionSpace {
+        &self.action_space
+    }
+
+    /// The observation shapes.
+    pub fn observation_space(&self) -> ObservationSpace {
+        ObservationSpace {
+            camera: self
+                .cfg
+                .camera
+                .as_ref()
+                .map(|c| (c.channels(), c.height as usize, c.width as usize)),
+            lidar: self.cfg.lidar.as_ref().map(|l| l.len()),
+        }
+    }
+
+    /// The latest observation.
+    pub fn observation(&self) -> &Observation {
+        &self.obs
+    }
+
+    /// Replaces the reward function (takes effect on the next step).
+    pub fn set_reward(&mut self, reward: Box<dyn RewardFunction>) {
+        self.reward = reward;
+    }
+
+    /// Starts a new episode. With `seed`, the env's random stream restarts
+    /// from it (Gymnasium's semantics); without, it continues.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] for a bad option.
+    pub fn reset(
+        &mut self,
+        seed: Option<u64>,
+        options: ResetOptions,
+    ) -> Result<(Observation, Info), SimError> {
+        let info = self.reset_in_place(seed, options)?;
+        Ok((self.obs.clone(), info))
+    }
+
+    /// [`RaceEnv::reset`] without copying the observation (see [`RaceEnv::observation`]).
+    ///
+    /// # Errors
+    /// As [`RaceEnv::reset`].
+    pub fn reset_in_place(
+        &mut self,
+        seed: Option<u64>,
+        options: ResetOptions,
+    ) -> Result<Info, SimError> {
+        if let Some(seed) = seed {
+            self.rng = ChaCha8Rng::seed_from_u64(seed);
+        }
+        if let Some(p) = options.start_position
+            && !(p.is_finite() && (0.0..1.0).contains(&p))
+        {
+            return Err(SimError::Config {
+                field: "reset options start_position".into(),
+                problem: format!("{p} must be a fraction of the lap in [0, 1)"),
+            });
+        }
+        let episode = self.episodes_started;
+        self.episodes_started += 1;
+        let track = Arc::clone(&self.assets.track);
+        let len = track.length();
+        let sc = &self.cfg.start;
+        let mut direction = options
+            .direction
+            .or(sc.direction)
+            .unwrap_or(track.start().direction);
+        if options.direction.is_none() && sc.alternate_driving_direction && episode % 2 == 1 {
+            direction = direction.flipped();
+        }
+        let sign = direction.sign();
+        let mut start_s = options
+            .start_position
+            .map(|f| f * len)
+            .or(sc.start_position.map(|f| f * len))
+            .unwrap_or(track.start().s);
+        if options.start_position.is_none() {
+            if sc.random_start {
+                start_s = self.rng.random_range(0.0..len);
+            } else if sc.change_start_position {
+                let advance = sc.round_robin_advance_dist.unwrap_or(0.05);
+                start_s += sign * (episode as f64 * advance).fract() * len;
+            }
+        }
+        if track.is_closed() {
+            start_s = start_s.rem_euclid(len);
+        } else {
+            // leave room for the car on an open strip
+            start_s = start_s.clamp(0.0, len);
+        }
+        let wb = self.cfg.vehicle.wheelbase;
+        let centre_s = start_s + sign * wb / 2.0;
+        let position = track.to_world(centre_s, 0.0);
+        let yaw = wrap_angle(track.heading_at(centre_s) + if sign < 0.0 { PI } else { 0.0 });
+        self.objects = Objects::place(
+            &track,
+            &self.cfg.obstacles,
+            &self.cfg.bots,
+            start_s,
+            sign,
+            &mut self.rng,
+        );
+        let boxes: Vec<(BoxBody, bool)> = self
+            .objects
+            .obstacles
+            .iter()
+            .map(|o| (o.body, false))
+            .chain(self.objects.bots.iter().map(|b| (b.body, true)))
+            .collect();
+        self.physics = Some(Vehicle::new(
+            &self.cfg.vehicle,
+            self.cfg.physics.dt(),
+            position,
+            yaw,
+            &boxes,
+        ));
+        let jitter = self.draw_jitter();
+        let reference = track.to_frenet(self.reference_point(&self.car_state()));
+        let fraction = track.progress(reference.s, start_s, direction);
+        self.ep = Some(Episode {
+            step: 0,
+            start_s,
+            direction,
+            laps: 0,
+            crossings: 0,
+            prev_fraction: fraction,
+            prev_total: fraction,
+            reversed_count: 0,
+            immobile_count: 0,
+            lap_times: Vec::new(),
+            lap_started: 0.0,
+            done: false,
+            jitter,
+        });
+        let state = self.car_state();
+        let (params, wheels) = self.params(&state, (0.0, 0.0), false, fraction);
+        self.observe(&state);
+        Ok(self.info(params, EpisodeStatus::Prepare, wheels, state, (0.0, 0.0)))
+    }
+
+    fn car_state(&self) -> CarState {
+        self.physics
+            .as_ref()
+            .map(Vehicle::state)
+            .unwrap_or(CarState {
+                position: Vec2::ZERO,
+                height: 0.0,
+                yaw: 0.0,
+                pitch: 0.0,
+                roll: 0.0,
+                speed: 0.0,
+                velocity: Vec2::ZERO,
+                steering: 0.0,
+                wheels: [Vec2::ZERO; 4],
+            })
+    }
+
+    fn reference_point(&self, s: &CarState) -> Vec2 {
+        s.point_ahead(REFERENCE_AHEAD_OF_REAR_AXLE - self.cfg.vehicle.wheelbase / 2.0)
+    }
+
+    /// Advances one action step.
+    ///
+    /// # Errors
+    /// [`SimError::NeedsReset`] before a reset or after the episode ended;
+    /// [`SimError::Action`] for an action outside the space (NaN included);
+    /// [`SimError::Reward`] when the reward function fails or returns a
+    /// value DeepRacer would reject (the run must stop).
+    pub fn step(&mut self, action: &Action) -> Result<Transition, SimError> {
+        let (reward, terminated, truncated, info) = self.step_in_place(action)?;
+        Ok(Transition {
+            observation: self.obs.clone(),
+            reward,
+            terminated,
+            truncated,
+            info,
+        })
+    }
+
+    /// [`RaceEnv::step`] without copying the observation (see
+    /// [`RaceEnv::observation`]): `(reward, terminated, truncated, info)`.
+    ///
+    /// # Errors
+    /// As [`RaceEnv::step`].
+    pub fn step_in_place(&mut self, action: &Action) -> Result<(f64, bool, bool, Info), SimError> {
+        match &self.ep {
+            None => return Err(SimError::NeedsReset("no episode has started")),
+            Some(ep) if ep.done => return Err(SimError::NeedsReset("the episode has ended")),
+            _ => {}
+        }
+        let (steer_deg, speed) = self.action_space.resolve(action)?;
+        let speed_cmd = speed.clamp(self.cfg.vehicle.min_speed, self.cfg.vehicle.max_speed);
+        let dt = self.cfg.physics.dt();
+        let track = Arc::clone(&self.assets.track);
+        for _ in 0..self.cfg.physics.substeps {
+            if !self.objects.bots.is_empty() {
+                self.objects
+                    .advance(&track, &self.cfg.bots, dt, &mut self.rng);
+                let n_obstacles = self.objects.obstacles.len();
+                if let Some(physics) = self.physics.as_mut() {
+                    for (i, bot) in self.objects.bots.iter().enumerate() {
+                        physics.move_object(
+                            n_obstacles + i,
+                            bot.body.center,
+                            bot.body.yaw,
+                            bot.body.size[2],
+                        );
+                    }
+                }
+            }
+            if let Some(physics) = self.physics.as_mut() {
+                physics.step(steer_deg.to_radians(), speed_cmd);
+            }
+        }
+        let state = self.car_state();
+        let ep = self.ep.as_mut().expect("checked above");
+        ep.step += 1;
+        let step = ep.step;
+        let episode = self.episodes_started - 1;
+        if !(state.position.is_finite() && state.yaw.is_finite() && state.speed.is_finite()) {
+            ep.done = true;
+            return Err(SimError::Physics { episode, step });
+        }
+        let reference = track.to_frenet(self.reference_point(&state));
+        let action_hz = self.cfg.physics.action_hz;
+        let ep = self.ep.as_mut().expect("checked above");
+        let fraction = ep.advance(
+            &track,
+            reference.s,
+            step,
+            action_hz,
+            state.speed,
+            &self.cfg.episode,
+        );
+        let lap_done = ep.laps >= self.cfg.episode.laps;
+        let shown_fraction = if lap_done { 1.0 } else { fraction };
+        let crashed = self.physics.as_ref().is_some_and(Vehicle::touching_object);
+        let (mut params, wheels) = self.params(&state, (steer_deg, speed), crashed, shown_fraction);
+        let ep = self.ep.as_ref().expect("checked above");
+        let status = ep.status(
+            &self.cfg.episode,
+            lap_done,
+            crashed,
+            params.is_offtrack,
+            step,
+        );
+        params.steps = step;
+        let value = self
+            .reward
+            .reward(&params)
+            .and_then(|r| check_reward(self.reward.name(), r));
+        let mut reward = match value {
+            Ok(r) => r,
+            Err(source) => {
+                if let Some(ep) = self.ep.as_mut() {
+                    ep.done = true;
+                }
+                return Err(SimError::Reward {
+                    episode,
+                    step,
+                    params: params.summary(),
+                    source,
+                });
+            }
+        };
+        if status.is_failure()
+            && let Some(r) = self.cfg.episode.failure_reward
+        {
+            reward = r;
+        }
+        let terminated = status != EpisodeStatus::InProgress && status != EpisodeStatus::TimeUp;
+        let truncated = status == EpisodeStatus::TimeUp;
+        if let Some(ep) = self.ep.as_mut() {
+            ep.done = terminated || truncated;
+        }
+        self.observe(&state);
+        let info = self.info(params, status, wheels, state, (steer_deg, speed));
+        Ok((reward, terminated, truncated, info))
+    }
+
+    fn info(
+        &self,
+        params: RewardParams,
+        status: EpisodeStatus,
+        wheels: [bool; 4],
+        car: CarState,
+        action: (f64, f64),
+    ) -> Info {
+        let ep = self.ep.as_ref();
+        Info {
+            params,
+            episode_status: status,
+            episode: self.episodes_started.saturating_sub(1),
+            laps: ep.map_or(0, |e| e.laps),
+            lap_times: ep.map_or_else(Vec::new, |e| e.lap_times.clone()),
+            time: ep.map_or(0.0, |e| e.step as f64 / self.cfg.physics.action_hz),
+            wheels_on_track: wheels,
+            car,
+            action,
+        }
+    }
+}
