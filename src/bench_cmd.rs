@@ -19,6 +19,20 @@ pub enum BenchCommand {
     /// Time per reward-function call (params conversion included) for
     /// .rhai or .py (with `--features python`) files.
     Reward(RewardBenchArgs),
+    /// The car's limits measured on the rapier car: grip limit, understeer,
+    /// 0 -> 4 m/s, braking, steering step (docs/VEHICLE.md).
+    Vehicle(VehicleBenchArgs),
+}
+
+/// Arguments of `chicane bench vehicle`.
+#[derive(Debug, Args)]
+pub struct VehicleBenchArgs {
+    /// A run file or custom_files folder whose [sim.vehicle] to measure
+    /// [default: the built-in car].
+    config: Option<std::path::PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `chicane bench reward`.
@@ -157,7 +171,47 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Sim(args) => sim(args),
         BenchCommand::Reward(args) => reward_bench(args),
+        BenchCommand::Vehicle(args) => vehicle_bench(args),
     }
+}
+
+fn vehicle_bench(args: VehicleBenchArgs) -> Result<()> {
+    let run = chicane_config::load_run(args.config.as_deref())?;
+    let b = chicane_sim::measure_vehicle(&run.sim.vehicle);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&b)?);
+        return Ok(());
+    }
+    let i = &b.implied;
+    println!("vehicle of {} (rapier car, 120 Hz physics)", run.origin);
+    println!(
+        "  grip limit        {:6.2} m/s^2 held at {:.2} m/s ({} deg constant-steer ramp); the tyres imply {:.2} ({:+.1}%)",
+        b.max_lateral,
+        b.max_lateral_speed,
+        b.ramp_steer_deg,
+        i.lateral,
+        100.0 * (b.max_lateral / i.lateral - 1.0)
+    );
+    println!(
+        "  understeer        {:+6.2} deg/g (0.2-0.5 g; negative oversteers)",
+        b.understeer_deg_per_g
+    );
+    println!(
+        "  0 -> 4 m/s        {:6.2} s to 3.8 m/s, mean {:.2} m/s^2 (implied {:.2})",
+        b.zero_to_four_s, b.mean_accel, i.accel
+    );
+    println!(
+        "  4 -> 0 m/s        {:6.2} s, {:.2} m (implied {:.2} m/s^2: {:.2} m)",
+        b.brake_from_four_s,
+        b.brake_from_four_m,
+        i.brake,
+        16.0 / (2.0 * i.brake)
+    );
+    println!(
+        "  steering step     {:6.3} s to 90% of the yaw rate (0 -> 15 deg at 2 m/s), overshoot {:.1}%",
+        b.steer_step_rise_s, b.steer_step_overshoot_pct
+    );
+    Ok(())
 }
 
 fn render_us(track: &chicane_tracks::Track, rgb: bool) -> f64 {

@@ -9,6 +9,7 @@ mod bench_cmd;
 mod config_cmd;
 mod evaluate_cmd;
 mod export_cmd;
+mod raceline_cmd;
 mod reward_cmd;
 mod sim_cmd;
 mod sim_serve;

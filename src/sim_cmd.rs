@@ -5,8 +5,8 @@ use anyhow::{Context, Result, bail};
 use chicane_core::{ActionSpace, Vec2};
 use chicane_reward::FollowCenterLine;
 use chicane_sim::{
-    Driver, EpisodeStatus, PurePursuit, RaceEnv, RandomDriver, ResetOptions, SimConfig,
-    SimTraceWriter,
+    Driver, EpisodeStatus, PurePursuit, RaceEnv, RacingLineDriver, RandomDriver, ResetOptions,
+    SimConfig, SimTraceWriter,
 };
 use chicane_tracks::{
     RenderOptions, draw_polyline, pixel_frame, ramp_color, render_top_down, save_png,
@@ -36,6 +36,9 @@ pub enum DriverKind {
     PurePursuit,
     /// Uniformly random actions.
     Random,
+    /// Follows the racing line (`chicane track raceline`) at its speeds:
+    /// the reference lap near the car's limit.
+    RacingLine,
 }
 
 /// Arguments of `chicane sim drive`.
@@ -65,6 +68,17 @@ pub struct DriveArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// The racing line's clearance between the wheels and the borders (m),
+    /// for `--driver racing-line` (as `chicane track raceline --margin`).
+    #[arg(long, default_value_t = 0.1)]
+    margin: f64,
+    /// Drive the track the other way.
+    #[arg(long)]
+    reverse: bool,
+    /// A run file whose [sim] (car, physics, camera) to drive with
+    /// [default: the built-in simulator config].
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 /// What `sim drive` reports.
@@ -82,6 +96,10 @@ pub struct DriveSummary {
     immobilized_count: u32,
     final_episode_status: String,
     mean_speed_mps: f64,
+    /// Steps with a wheel off the track.
+    steps_not_all_wheels_on_track: u64,
+    /// The racing line's predicted lap time (s), for `--driver racing-line`.
+    predicted_lap_s: Option<f64>,
 }
 
 /// Runs a `sim` subcommand.
@@ -97,17 +115,31 @@ fn drive(args: DriveArgs) -> Result<()> {
         bail!("--laps and --steps must be at least 1");
     }
     let track = Arc::new(chicane_tracks::load(&args.track)?);
-    let mut cfg = SimConfig::default();
+    let mut cfg = match &args.config {
+        Some(p) => chicane_config::load_run(Some(p))?.sim,
+        None => SimConfig::default(),
+    };
     cfg.episode.laps = args.laps;
+    if args.reverse {
+        cfg.start.direction = Some(track.start().direction.flipped());
+    }
     let camera = cfg
         .camera
         .clone()
         .context("the default config has a camera")?;
     let space = ActionSpace::full_continuous();
+    let vehicle = cfg.vehicle.clone();
     let mut env = RaceEnv::new(cfg, Arc::clone(&track), space, Box::new(FollowCenterLine))?;
+    let mut predicted_lap_s = None;
     let mut driver: Box<dyn Driver> = match args.driver {
         DriverKind::PurePursuit => Box::new(PurePursuit::default()),
         DriverKind::Random => Box::new(RandomDriver::new(args.seed)),
+        DriverKind::RacingLine => {
+            let line =
+                crate::raceline_cmd::compute(&track, &vehicle, args.margin, 0.1, args.reverse)?;
+            predicted_lap_s = Some(line.lap_time);
+            Box::new(RacingLineDriver::new(&line))
+        }
     };
     if let Some(dir) = &args.record {
         std::fs::create_dir_all(dir)
@@ -141,12 +173,17 @@ fn drive(args: DriveArgs) -> Result<()> {
         immobilized_count: 0,
         final_episode_status: info.episode_status.as_str().to_string(),
         mean_speed_mps: 0.0,
+        steps_not_all_wheels_on_track: 0,
+        predicted_lap_s,
     };
     let (w, h) = (camera.width, camera.height);
     while summary.steps < args.steps {
         let action = driver.act(&env, &info);
         let t = env.step(&action)?;
         summary.steps += 1;
+        if !t.info.params.all_wheels_on_track {
+            summary.steps_not_all_wheels_on_track += 1;
+        }
         path.push(t.info.car.position);
         speeds.push(t.info.car.speed);
         if let Some(tr) = trace.as_mut() {
@@ -236,6 +273,17 @@ fn drive(args: DriveArgs) -> Result<()> {
             summary.immobilized_count
         );
         println!("  mean speed      {:.2} m/s", summary.mean_speed_mps);
+        println!(
+            "  wheels off      {} steps with a wheel off the track",
+            summary.steps_not_all_wheels_on_track
+        );
+        if let Some(p) = summary.predicted_lap_s {
+            let gap = summary
+                .lap_times_s
+                .first()
+                .map_or("-".into(), |t| format!("{:+.1}%", 100.0 * (t / p - 1.0)));
+            println!("  predicted lap   {p:.2} s (racing line; driven {gap})");
+        }
         println!("  final status    {}", summary.final_episode_status);
         if let Some(dir) = &args.record {
             println!(

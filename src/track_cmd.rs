@@ -41,6 +41,8 @@ pub enum TrackCommand {
     Render(RenderArgs),
     /// Make a random closed track and write it as a .toml track.
     Generate(GenerateArgs),
+    /// The minimum-lap-time racing line for the car, its speeds and lap time.
+    Raceline(crate::raceline_cmd::RacelineArgs),
 }
 
 /// Arguments of `chicane track render`.
@@ -149,6 +151,7 @@ pub fn run(cmd: TrackCommand) -> Result<()> {
         TrackCommand::Import { file, out, name } => import(&file, &out, name),
         TrackCommand::Render(args) => render(args),
         TrackCommand::Generate(args) => generate(args),
+        TrackCommand::Raceline(args) => crate::raceline_cmd::run(args),
     }
 }
 

@@ -52,9 +52,9 @@ pub use ppo::{
     PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy, gae, gaussian_log_prob_entropy,
     ppo_loss,
 };
-pub use records::{EpisodeRecord, IterationRecord, TrainSummary};
+pub use records::{EpisodeRecord, IterationRecord, TrainSummary, WorkerEpisode};
 pub use request::{OutputPolicy, RunPlan, RunRequest};
-pub use rollout::{RolloutBatch, RolloutWorker, WorkerEpisode};
+pub use rollout::{RolloutBatch, RolloutWorker};
 pub use run_dir::{EvaluationDir, RunDir};
 pub use spec::{agent_spec, model_metadata, network_for, ppo_from_run};
 pub use trainer::train;

@@ -4,8 +4,7 @@
 
 use crate::error::AgentError;
 use crate::learner::PolicySample;
-use crate::records::{EpisodeRecord, IterationRecord};
-use crate::rollout::WorkerEpisode;
+use crate::records::{EpisodeRecord, IterationRecord, WorkerEpisode};
 use chicane_config::ResolvedRun;
 use chicane_sim::VecEnv;
 

@@ -8,6 +8,28 @@ use chicane_sim::EpisodeStatus;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// One episode that finished in a worker, before the learner numbers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerEpisode {
+    /// Steps taken.
+    pub steps: u64,
+    /// Sum of rewards.
+    pub reward: f64,
+    /// Final progress (%).
+    pub progress: f64,
+    /// DeepRacer's episode status (`lap_complete`, `off_track`, ...).
+    pub status: EpisodeStatus,
+    /// Lap time (s) when the lap was completed.
+    pub lap_time: Option<f64>,
+    /// Start time, ms since the Unix epoch.
+    pub start_ms: u128,
+    /// End time, ms since the Unix epoch.
+    pub end_ms: u128,
+    /// The episode's sim-trace rows without the leading `episode` column
+    /// (the learner adds it; columns as [`chicane_sim::SIMTRACE_HEADER`]).
+    pub trace_rows: Vec<String>,
+}
+
 /// One finished training episode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeRecord {

@@ -9,9 +9,10 @@ use crate::learner::{HostObs, Learner, Rollout};
 use crate::observer::{StepView, TrainObserver};
 use crate::options::RolloutLength;
 use crate::ppo::gae;
+use crate::records::WorkerEpisode;
 use chicane_config::ResolvedRun;
 use chicane_core::{FrameStack, Preprocess};
-use chicane_sim::{EpisodeStatus, VecEnv, row_without_episode};
+use chicane_sim::{VecEnv, row_without_episode};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -89,28 +90,6 @@ pub(crate) fn now_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
-}
-
-/// One episode that finished in a worker, before the learner numbers it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkerEpisode {
-    /// Steps taken.
-    pub steps: u64,
-    /// Sum of rewards.
-    pub reward: f64,
-    /// Final progress (%).
-    pub progress: f64,
-    /// DeepRacer's episode status (`lap_complete`, `off_track`, ...).
-    pub status: EpisodeStatus,
-    /// Lap time (s) when the lap was completed.
-    pub lap_time: Option<f64>,
-    /// Start time, ms since the Unix epoch.
-    pub start_ms: u128,
-    /// End time, ms since the Unix epoch.
-    pub end_ms: u128,
-    /// The episode's sim-trace rows without the leading `episode` column
-    /// (the learner adds it; columns as [`chicane_sim::SIMTRACE_HEADER`]).
-    pub trace_rows: Vec<String>,
 }
 
 /// What one [`RolloutWorker::collect`] gathered.

@@ -5,7 +5,7 @@ use crate::checkpoint::{TrainerState, write_atomic};
 use crate::error::{AgentError, io_err};
 use crate::options::RolloutLength;
 use crate::records::EpisodeRecord;
-use crate::rollout::WorkerEpisode;
+use crate::records::WorkerEpisode;
 use crate::run_dir::RunDir;
 use chicane_sim::SIMTRACE_HEADER;
 use serde::{Deserialize, Serialize};

@@ -5,8 +5,9 @@ use crate::error::AgentError;
 use crate::observer::{StepView, TrainObserver};
 use crate::options::StopReason;
 use crate::records::TrainSummary;
+use crate::records::WorkerEpisode;
 use crate::request::RunPlan;
-use crate::rollout::{RolloutWorker, WorkerEpisode};
+use crate::rollout::RolloutWorker;
 use crate::run_log::RunLog;
 use crate::training_run::TrainingRun;
 

@@ -1,5 +1,6 @@
 //! PPO must solve small problems quickly: a contextual bandit with a
 //! discrete head and a target-reaching task with a Gaussian head.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use chicane_agent::burn::tensor::Device;
 use chicane_agent::{

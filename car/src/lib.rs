@@ -34,4 +34,4 @@ pub use control::{
 };
 pub use error::CarError;
 pub use policy::{OnnxPolicy, Policy};
-pub use runner::{CSV_HEADER, Percentiles, RunOptions, RunReport, StopReason, run};
+pub use runner::{CSV_HEADER, EndReason, Percentiles, RunOptions, RunReport, run};

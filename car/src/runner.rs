@@ -78,7 +78,7 @@ impl Percentiles {
 /// Why the loop stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum StopReason {
+pub enum EndReason {
     /// Ctrl-C or SIGTERM.
     Signal,
     /// The replay (or the simulator's lap count) ended.
@@ -107,7 +107,7 @@ pub struct RunReport {
     /// Actuator write per frame (ms).
     pub actuate_ms: Percentiles,
     /// Why it stopped.
-    pub stop: StopReason,
+    pub stop: EndReason,
 }
 
 /// One decision, as logged to CSV.
@@ -243,16 +243,16 @@ fn drive(
     actuator.neutral()?;
     let stop_reason = loop {
         if stop.load(Ordering::Relaxed) {
-            break StopReason::Signal;
+            break EndReason::Signal;
         }
         if opts.max_frames.is_some_and(|m| frames >= m) {
-            break StopReason::MaxFrames;
+            break EndReason::MaxFrames;
         }
         // wake at least every 20 ms to see stop requests
         let wait = opts.watchdog.min(Duration::from_millis(20));
         let (frame, capture_ms) = match rx.recv_timeout(wait) {
             Ok(Msg::Frame(f, ms)) => (f, ms),
-            Ok(Msg::End) | Err(RecvTimeoutError::Disconnected) => break StopReason::EndOfStream,
+            Ok(Msg::End) | Err(RecvTimeoutError::Disconnected) => break EndReason::EndOfStream,
             Ok(Msg::Err(e)) => return Err(e),
             Err(RecvTimeoutError::Timeout) => {
                 if !neutral_sent && last_frame.elapsed() >= opts.watchdog {

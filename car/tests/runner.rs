@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use chicane_car::{
-    Actuator, CarError, Channel, Command, ControlConfig, FrameFormat, OutputKind, Policy,
-    RunOptions, StopReason, TestPattern, run,
+    Actuator, CarError, Channel, Command, ControlConfig, EndReason, FrameFormat, OutputKind,
+    Policy, RunOptions, TestPattern, run,
 };
 use chicane_core::{ActionSpace, DiscreteAction, Preprocess};
 use std::sync::atomic::AtomicBool;
@@ -116,7 +116,7 @@ fn decisions_slower_than_the_watchdog_are_dropped_for_neutral() {
     let (r, cmds) = drive(fmt, &mut policy, &opts);
     let r = r.unwrap();
     assert_eq!(r.overruns, 3);
-    assert_eq!(r.stop, StopReason::MaxFrames);
+    assert_eq!(r.stop, EndReason::MaxFrames);
     assert!(cmds.iter().all(|c| *c == Command::NEUTRAL), "{cmds:?}");
 
     // the same policy within the watchdog drives, throttle capped at 0.5

@@ -104,9 +104,15 @@ impl ActionSpaceToml {
     }
 }
 
-/// The resolved run as a run file (paths absolute), which loads back to
-/// the same run.
-pub(crate) fn to_toml(run: &ResolvedRun) -> String {
+impl ResolvedRun {
+    /// The resolved config as a run file (paths absolute), which loads back
+    /// to the same run.
+    pub fn to_toml(&self) -> String {
+        to_toml(self)
+    }
+}
+
+fn to_toml(run: &ResolvedRun) -> String {
     let mut sim = run.sim.clone();
     let (o, b) = (&sim.obstacles, &sim.bots);
     let race = match run.race_type {

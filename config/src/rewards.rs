@@ -25,6 +25,10 @@ const BUILTIN_REWARDS: &[(&str, &str)] = &[
         "heading_alignment",
         include_str!("../../reward_fns/examples/heading_alignment.rhai"),
     ),
+    (
+        "racing_line",
+        include_str!("../../reward_fns/examples/racing_line.rhai"),
+    ),
 ];
 
 /// The built-in reward functions usable as `reward = "builtin:NAME"`:

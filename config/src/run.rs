@@ -166,10 +166,4 @@ impl ResolvedRun {
             num_threads,
         )
     }
-
-    /// The resolved config as a run file (paths absolute), which loads back
-    /// to the same run.
-    pub fn to_toml(&self) -> String {
-        crate::file::to_toml(self)
-    }
 }

@@ -16,6 +16,7 @@ mod capture;
 mod cars;
 mod error;
 mod evaluate;
+mod panel_state;
 mod replay;
 mod scene;
 mod setup;
@@ -30,6 +31,7 @@ pub use cars::{
 };
 pub use error::GuiError;
 pub use evaluate::{EvaluatePlugin, Evaluation, Evaluator, evaluate_run, export_run};
+pub use panel_state::{Tab, UiState};
 pub use replay::{ColorBy, Replay, ReplayPlugin, TraceRow, read_sim_trace};
 pub use scene::{ShownTrack, TrackPart, TrackViewPlugin, ribbon, track_meshes, world};
 pub use setup::{
@@ -41,4 +43,4 @@ pub use training::{
     AgentFrame, CarPose, GuiLog, LiveSnapshot, StepDetail, TrainCommand, TrainEvent, TrainStatus,
     Training, TrainingPlugin,
 };
-pub use ui::{PanelsPlugin, Tab, UiState};
+pub use ui::PanelsPlugin;

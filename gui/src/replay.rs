@@ -3,10 +3,10 @@
 
 use crate::cars::ShownCars;
 use crate::error::GuiError;
+use crate::panel_state::UiState;
 use crate::scene::world;
 use crate::training::CarPose;
 use crate::training::{GuiLog, Training};
-use crate::ui::UiState;
 use bevy::prelude::*;
 use bevy_egui::egui;
 use std::path::{Path, PathBuf};

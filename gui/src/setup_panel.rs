@@ -2,9 +2,9 @@
 //! space, hyperparameters, sensors and network, race type, domain
 //! randomisation, load/save; and Start.
 
+use crate::panel_state::{UiState, rgb_texture};
 use crate::setup::{EDITOR_NAME, Setup};
 use crate::training::{GuiLog, Training};
-use crate::ui::{UiState, rgb_texture};
 use bevy_egui::egui::{self, Color32};
 use chicane_agent::NetworkKind;
 use chicane_config::{RaceType, ValueLoss};

@@ -1,8 +1,8 @@
 //! The training views: the agent camera (the frame the policy sees), the
 //! inspector of the first env's step, and the live charts.
 
+use crate::panel_state::UiState;
 use crate::training::Training;
-use crate::ui::UiState;
 use bevy::prelude::*;
 use bevy_egui::EguiContexts;
 use bevy_egui::egui;

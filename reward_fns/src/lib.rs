@@ -14,7 +14,7 @@ mod python;
 mod script;
 #[cfg(feature = "python")]
 pub use python::PythonReward;
-pub use script::{MAX_OPERATIONS, RhaiReward, Waypoints};
+pub use script::{MAX_OPERATIONS, PARAM_KEYS, RACING_LINE_KEYS, RhaiReward, Waypoints};
 
 /// DeepRacer's reward contract: a finite number within this magnitude.
 pub const MAX_ABS_REWARD: f64 = 1e5;
@@ -79,6 +79,27 @@ pub struct RewardParams {
     pub object_in_camera: bool,
     /// Distance (m) along the centerline from the start to the car.
     pub projection_distance: f64,
+    /// chicane's own key, not DeepRacer's: the racing line
+    /// (`chicane track raceline`) for the car and the driving direction,
+    /// when the reward function uses it ([`RewardFunction::uses_racing_line`]).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub racing_line: Option<RacingLineParams>,
+}
+
+/// The racing line as a reward function sees it (chicane's own keys:
+/// DeepRacer has no racing line).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RacingLineParams {
+    /// The line's points `[x, y]` (m) in driving order from the start line.
+    pub racing_line: Arc<Vec<[f64; 2]>>,
+    /// The speed profile (m/s) at each point.
+    pub racing_line_speeds: Arc<Vec<f64>>,
+    /// Index of the line's point nearest the car.
+    pub racing_line_index: usize,
+    /// Distance (m) from the car's reference point to the line.
+    pub racing_line_distance: f64,
+    /// The profile's speed (m/s) at the nearest point.
+    pub racing_line_speed: f64,
 }
 
 impl RewardParams {
@@ -138,6 +159,13 @@ pub trait RewardFunction: Send {
     /// # Errors
     /// [`RewardError::Failed`] when the function cannot produce a value.
     fn reward(&mut self, params: &RewardParams) -> Result<f64, RewardError>;
+
+    /// Whether the function reads the racing-line keys (the simulator then
+    /// computes the line and fills [`RewardParams::racing_line`]). Default
+    /// false; scripts say yes when their source mentions `racing_line`.
+    fn uses_racing_line(&self) -> bool {
+        false
+    }
 }
 
 /// Checks a reward against DeepRacer's contract: finite and within
@@ -274,6 +302,7 @@ mod tests {
             objects_distance_from_center: vec![],
             object_in_camera: false,
             projection_distance: 0.0,
+            racing_line: None,
         }
     }
 

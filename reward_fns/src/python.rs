@@ -22,6 +22,8 @@ pub struct PythonReward {
     name: String,
     func: Py<PyAny>,
     waypoints: CachedWaypoints,
+    /// The source mentions `racing_line` (chicane's racing-line keys).
+    racing_line: bool,
 }
 
 impl std::fmt::Debug for PythonReward {
@@ -104,6 +106,7 @@ impl PythonReward {
                 name: name.to_string(),
                 func: func.unbind(),
                 waypoints: None,
+                racing_line: source.contains("racing_line"),
             })
         })
     }
@@ -177,6 +180,21 @@ impl PythonReward {
         )?;
         d.set_item("object_in_camera", p.object_in_camera)?;
         d.set_item("projection_distance", p.projection_distance)?;
+        if let Some(l) = &p.racing_line {
+            let pts: Vec<Bound<'py, PyList>> = l
+                .racing_line
+                .iter()
+                .map(|w| PyList::new(py, [w[0], w[1]]))
+                .collect::<PyResult<_>>()?;
+            d.set_item("racing_line", PyList::new(py, pts)?)?;
+            d.set_item(
+                "racing_line_speeds",
+                PyList::new(py, l.racing_line_speeds.iter())?,
+            )?;
+            d.set_item("racing_line_index", l.racing_line_index)?;
+            d.set_item("racing_line_distance", l.racing_line_distance)?;
+            d.set_item("racing_line_speed", l.racing_line_speed)?;
+        }
         Ok(d)
     }
 }
@@ -184,6 +202,10 @@ impl PythonReward {
 impl RewardFunction for PythonReward {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn uses_racing_line(&self) -> bool {
+        self.racing_line
     }
 
     fn reward(&mut self, params: &RewardParams) -> Result<f64, RewardError> {

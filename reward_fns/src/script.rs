@@ -113,6 +113,23 @@ impl ParamsView {
             "objects_distance_from_center" => floats(&p.objects_distance_from_center),
             "object_in_camera" => Dynamic::from_bool(p.object_in_camera),
             "projection_distance" => Dynamic::from_float(p.projection_distance),
+            "racing_line" => p.racing_line.as_ref().map_or(Dynamic::UNIT, |l| {
+                Dynamic::from(Waypoints(Arc::clone(&l.racing_line)))
+            }),
+            "racing_line_speeds" => p
+                .racing_line
+                .as_ref()
+                .map_or(Dynamic::UNIT, |l| floats(&l.racing_line_speeds)),
+            "racing_line_index" => p.racing_line.as_ref().map_or(Dynamic::UNIT, |l| {
+                Dynamic::from_int(l.racing_line_index as INT)
+            }),
+            "racing_line_distance" => p.racing_line.as_ref().map_or(Dynamic::UNIT, |l| {
+                Dynamic::from_float(l.racing_line_distance)
+            }),
+            "racing_line_speed" => p
+                .racing_line
+                .as_ref()
+                .map_or(Dynamic::UNIT, |l| Dynamic::from_float(l.racing_line_speed)),
             _ => return None,
         })
     }
@@ -146,6 +163,16 @@ pub const PARAM_KEYS: [&str; 26] = [
     "objects_distance_from_center",
     "object_in_camera",
     "projection_distance",
+];
+
+/// chicane's own keys beside DeepRacer's: the racing line (see
+/// [`crate::RacingLineParams`]).
+pub const RACING_LINE_KEYS: [&str; 5] = [
+    "racing_line",
+    "racing_line_speeds",
+    "racing_line_index",
+    "racing_line_distance",
+    "racing_line_speed",
 ];
 
 impl IntoIterator for Waypoints {
@@ -186,7 +213,7 @@ fn engine() -> Engine {
         w.0.iter().map(|&p| point(p)).collect()
     });
     engine.register_type_with_name::<ParamsView>("Params");
-    for key in PARAM_KEYS {
+    for key in PARAM_KEYS.into_iter().chain(RACING_LINE_KEYS) {
         engine.register_get(key, move |p: &mut ParamsView| {
             p.get(key).unwrap_or(Dynamic::UNIT)
         });
@@ -250,6 +277,8 @@ fn at(name: &str, pos: rhai::Position, message: impl std::fmt::Display) -> Strin
 /// A compiled Rhai reward function.
 pub struct RhaiReward {
     name: String,
+    /// The source mentions `racing_line` (see [`RewardFunction::uses_racing_line`]).
+    racing_line: bool,
     engine: Engine,
     ast: AST,
     scope: Scope<'static>,
@@ -295,6 +324,7 @@ impl RhaiReward {
             .map_err(|e| fail(at(name, e.position(), &e)))?;
         Ok(RhaiReward {
             name: name.to_string(),
+            racing_line: source.contains("racing_line"),
             engine,
             ast,
             scope,
@@ -330,6 +360,10 @@ impl RhaiReward {
 impl RewardFunction for RhaiReward {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn uses_racing_line(&self) -> bool {
+        self.racing_line
     }
 
     fn reward(&mut self, params: &RewardParams) -> Result<f64, RewardError> {

@@ -78,6 +78,7 @@ fn states(n: usize) -> Vec<RewardParams> {
                 objects_distance_from_center: (0..nobj).map(|_| 0.4 * rnd()).collect(),
                 object_in_camera: rnd() > 0.5,
                 projection_distance: 15.0 * rnd(),
+                racing_line: None,
             }
         })
         .collect()

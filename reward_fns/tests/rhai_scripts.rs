@@ -33,6 +33,7 @@ fn params() -> RewardParams {
         objects_distance_from_center: vec![0.2, 0.3],
         object_in_camera: true,
         projection_distance: 2.2,
+        racing_line: None,
     }
 }
 

@@ -20,7 +20,7 @@ pub enum SimError {
     Action(#[from] ActionError),
     /// The reward function failed or broke DeepRacer's contract; the run
     /// must stop.
-    #[error("reward at episode {episode}, step {step}: {source}\n  params: {params}")]
+    #[error("the reward function failed at episode {episode}, step {step} (params: {params})")]
     Reward {
         /// Episode index (0-based).
         episode: u64,

@@ -15,8 +15,11 @@ mod env;
 mod error;
 mod heatmap;
 mod laps;
+mod limits;
 mod objects;
+mod racing_driver;
 mod trace;
+mod tyre;
 mod vec_env;
 mod vehicle;
 
@@ -28,13 +31,18 @@ pub use config::{
 };
 pub use drivers::{Driver, PurePursuit, RandomDriver, nearest_action};
 pub use env::{
-    EnvAssets, EpisodeStatus, Info, Observation, ObservationSpace, REFERENCE_AHEAD_OF_REAR_AXLE,
-    RaceEnv, ResetOptions, Transition,
+    EnvAssets, EpisodeStatus, Info, LineData, Observation, ObservationSpace, RACING_LINE_CLEARANCE,
+    REFERENCE_AHEAD_OF_REAR_AXLE, RaceEnv, ResetOptions, Transition,
 };
 pub use error::SimError;
 pub use heatmap::{RewardHeatMap, reward_heat_map};
 pub use laps::EvalStart;
+pub use limits::{
+    G, VehicleBench, implied_limits, measure_vehicle, measured_limits, racing_line_for,
+};
 pub use objects::{BOT_SIZE, OBSTACLE_SIZE};
+pub use racing_driver::RacingLineDriver;
 pub use trace::{SIMTRACE_HEADER, SimTraceWriter, row_without_episode};
+pub use tyre::{combined_forces, fiala_side_force, side_capacity, slip_angle};
 pub use vec_env::{AutoresetMode, VecEnv};
 pub use vehicle::{BoxBody, CarState, Vehicle, VehicleConfig};

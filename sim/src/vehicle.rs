@@ -1,4 +1,7 @@
-//! The car: a rigid chassis on rapier's ray-cast vehicle controller.
+//! The car: a rigid chassis on rapier's ray-cast vehicle controller
+//! (suspension), with chicane's own tyre forces (Fiala's brush model
+//! within a friction circle, [`crate::tyre`]) applied at the four contact
+//! points every physics step.
 //!
 //! Frames: world x east, y north, z up (the track's plane is z = 0); the
 //! chassis frame is x forward, y left, z up (ROS REP 103). The chassis
@@ -9,19 +12,25 @@ use rapier3d::control::{DynamicRayCastVehicleController, WheelTuning};
 use rapier3d::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Physical parameters of a 1/18-scale car, DeepRacer class. Nominal values
-/// for the WLtoys A979-based 1/18 chassis that the DeepRacer car and many
-/// Donkey Cars use; measure and tune for your own car.
+/// Physical parameters of a 1/18-scale car, DeepRacer class. Geometry and
+/// grip follow DeepRacer's own simulated car (deepracer-simapp's
+/// `urdf/deepracer/*.urdf` and `racecar.gazebo`); docs/VEHICLE.md lists
+/// each value with its source. Measure and tune for your own car
+/// (`chicane bench vehicle` shows what a config does).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VehicleConfig {
-    /// Distance between front and rear axles (m). Default 0.165.
+    /// Distance between front and rear axles (m). Default 0.164
+    /// (deepracer-simapp: steering hinges at x = +0.0823, rear wheels at
+    /// x = -0.0817).
     pub wheelbase: f64,
-    /// Distance between the left and right wheel centres (m). Default 0.145.
+    /// Distance between the left and right wheel centres (m). Default 0.16
+    /// (deepracer-simapp: 0.162 rear, 0.159 front).
     pub track_width: f64,
     /// Total mass (kg). Default 1.5 (car, battery and compute module).
     pub mass: f64,
-    /// Wheel radius (m). Default 0.032.
+    /// Wheel radius (m). Default 0.035 (deepracer-simapp's
+    /// `get_wheel_radius` for simapp version 3 and later).
     pub wheel_radius: f64,
     /// Chassis box length, width and height (m), for collisions and what
     /// other cars' cameras see. Default 0.29 x 0.19 x 0.10.
@@ -42,6 +51,10 @@ pub struct VehicleConfig {
     pub max_brake_force: f64,
     /// Speed controller gain (N per m/s of speed error). Default 12.
     pub speed_gain: f64,
+    /// Height of the centre of mass above the ground (m). Default 0.04:
+    /// DeepRacer's simulated car (its URDF's links) has it at 0.037 m, at
+    /// about its wheel hubs, and the battery sits low in the chassis.
+    pub com_height: f64,
     /// Suspension length at rest (m). Default 0.02.
     pub suspension_rest_length: f64,
     /// Suspension travel either side of rest (m). Default 0.012.
@@ -51,24 +64,24 @@ pub struct VehicleConfig {
     pub suspension_stiffness: f64,
     /// Suspension damping per unit mass (1/s). Default 20 (about 0.45 of critical).
     pub suspension_damping: f64,
-    /// Tyre grip: the friction coefficient limiting wheel forces (rapier's
-    /// `friction_slip`). Default 1.0 (rubber on carpet or vinyl).
+    /// Tyre grip: the friction coefficient `mu` of the friction circle
+    /// `mu * Fz` that bounds each tyre's combined drive, brake and side
+    /// force. Default 0.5: DeepRacer's simulated wheels (`mu1 = mu2 = 0.5`
+    /// in deepracer-simapp's `racecar.gazebo`), about 4.9 m/s^2 of grip.
     pub grip: f64,
-    /// How fast a tyre removes its own sideways slip (1/s): each physics
-    /// step a wheel applies the lateral impulse that would cancel
-    /// `lateral_slip_rate * dt` of its contact point's sideways velocity.
-    /// Default 15: turn radii within 10% of the kinematic bicycle model at
-    /// 0.5 m/s (`tests/bicycle_model.rs`).
-    pub lateral_slip_rate: f64,
+    /// Normalised cornering stiffness `C / Fz` of each tyre (1/rad): the
+    /// slope of side force over slip angle at small angles, per newton of
+    /// load (Fiala's brush model, Pacejka 2012 section 3.2.2). Default 12.
+    pub cornering_stiffness: f64,
 }
 
 impl Default for VehicleConfig {
     fn default() -> Self {
         Self {
-            wheelbase: 0.165,
-            track_width: 0.145,
+            wheelbase: 0.164,
+            track_width: 0.16,
             mass: 1.5,
-            wheel_radius: 0.032,
+            wheel_radius: 0.035,
             body_size: [0.29, 0.19, 0.10],
             max_steering_angle_deg: 30.0,
             steering_rate: 8.7,
@@ -77,12 +90,13 @@ impl Default for VehicleConfig {
             max_drive_force: 8.0,
             max_brake_force: 12.0,
             speed_gain: 12.0,
+            com_height: 0.04,
             suspension_rest_length: 0.02,
             suspension_travel: 0.012,
             suspension_stiffness: 500.0,
             suspension_damping: 20.0,
-            grip: 1.0,
-            lateral_slip_rate: 15.0,
+            grip: 0.5,
+            cornering_stiffness: 12.0,
         }
     }
 }
@@ -107,6 +121,7 @@ impl VehicleConfig {
             ("vehicle.max_drive_force", self.max_drive_force),
             ("vehicle.max_brake_force", self.max_brake_force),
             ("vehicle.speed_gain", self.speed_gain),
+            ("vehicle.com_height", self.com_height),
             (
                 "vehicle.suspension_rest_length",
                 self.suspension_rest_length,
@@ -115,7 +130,7 @@ impl VehicleConfig {
             ("vehicle.suspension_stiffness", self.suspension_stiffness),
             ("vehicle.suspension_damping", self.suspension_damping),
             ("vehicle.grip", self.grip),
-            ("vehicle.lateral_slip_rate", self.lateral_slip_rate),
+            ("vehicle.cornering_stiffness", self.cornering_stiffness),
         ];
         for (field, v) in positive {
             if !(v.is_finite() && v > 0.0) {
@@ -207,32 +222,18 @@ pub struct Vehicle {
 
 const GROUND_HALF_EXTENT: f32 = 500.0;
 
-/// rapier's `side_friction_stiffness` that makes each wheel's lateral
-/// impulse cancel `lateral_slip_rate * dt` of its sideways slip.
-///
-/// rapier 0.36's `resolve_single_unilateral` divides by
-/// `1/m + |I^-1 (r x n)|^2` and damps by 0.2, where the impulse that
-/// cancels a point's velocity along `n` divides by `1/m + (r x n) . I^-1 (r x n)`.
-/// For a 1.5 kg car with a small inertia the first is about 30 times the
-/// second, so the tyres barely hold; this factor puts the right response
-/// back, computed at the front-left contact point.
-fn side_friction_stiffness(body: &RigidBody, cfg: &VehicleConfig, dt: f64) -> f32 {
-    let com = body.center_of_mass();
-    let contact = body.position()
-        * Vector::new(
-            (cfg.wheelbase / 2.0) as f32,
-            (cfg.track_width / 2.0) as f32,
-            -cfg.wheel_radius as f32,
-        );
-    let r = contact - com;
-    let n = Vector::Y;
-    let a = r.cross(n);
+/// Rolling speed (m/s) below which a tyre's slip angle is taken against
+/// this speed (see [`crate::tyre::slip_angle`]).
+const SLIP_SPEED_FLOOR: f64 = 0.2;
+
+/// The inverse effective mass (1/kg) of `body` at world point `p` along
+/// unit direction `d`: how much one newton-second there changes the
+/// point's velocity along `d` (the denominator of an impulse solve).
+fn inverse_effective_mass(body: &RigidBody, p: Vector, d: Vector) -> f32 {
+    let r = p - body.center_of_mass();
+    let a = r.cross(d);
     let inv_i = body.mass_properties().effective_world_inv_inertia * a;
-    let inv_m = body.mass_properties().local_mprops.inv_mass;
-    let rapier_denominator = inv_m + inv_i.dot(inv_i);
-    let true_denominator = inv_m + a.dot(inv_i);
-    let fraction = (cfg.lateral_slip_rate * dt).clamp(0.0, 1.0) as f32;
-    fraction / 0.2 * rapier_denominator / true_denominator
+    body.mass_properties().local_mprops.inv_mass + a.dot(inv_i)
 }
 
 impl Vehicle {
@@ -263,7 +264,18 @@ impl Vehicle {
                 Vector::new(position.x as f32, position.y as f32, height as f32),
                 Rotation::from_rotation_z(yaw as f32),
             ))
-            .can_sleep(false);
+            .can_sleep(false)
+            // the mass sits low (battery, motor), not at the body box's centre:
+            // the centre of mass at com_height, the box's inertia
+            .additional_mass_properties(MassProperties::new(
+                Vector::new(0.0, 0.0, (cfg.com_height - height) as f32),
+                cfg.mass as f32,
+                Vector::new(
+                    (cfg.mass / 12.0 * (wid * wid + hgt * hgt)) as f32,
+                    (cfg.mass / 12.0 * (len * len + hgt * hgt)) as f32,
+                    (cfg.mass / 12.0 * (len * len + wid * wid)) as f32,
+                ),
+            ));
         // the body box rides above the wheel hubs, clear of the ground
         let collider =
             ColliderBuilder::cuboid((len / 2.0) as f32, (wid / 2.0) as f32, (hgt / 2.0) as f32)
@@ -272,7 +284,7 @@ impl Vehicle {
                     0.0,
                     (hgt / 2.0 - cfg.wheel_radius * 0.5) as f32,
                 ))
-                .mass(cfg.mass as f32)
+                .density(0.0)
                 .friction(0.6);
         let (chassis, chassis_collider) = world.insert(body, collider);
         let tuning = WheelTuning {
@@ -280,7 +292,8 @@ impl Vehicle {
             suspension_compression: cfg.suspension_damping as f32,
             suspension_damping: cfg.suspension_damping as f32,
             max_suspension_travel: cfg.suspension_travel as f32,
-            side_friction_stiffness: side_friction_stiffness(&world.bodies[chassis], cfg, dt),
+            // rapier only suspends the car: the tyre forces are chicane's
+            side_friction_stiffness: 0.0,
             friction_slip: cfg.grip as f32,
             max_suspension_force: (cfg.mass * 9.81 * 4.0) as f32,
         };
@@ -312,7 +325,21 @@ impl Vehicle {
         for (b, kinematic) in objects {
             physics.add_box(b, *kinematic);
         }
+        // cast the wheels once (a zero step applies no impulse), so the
+        // state at rest has its wheel contact points
+        physics.update_wheels(0.0);
         physics
+    }
+
+    fn update_wheels(&mut self, dt: f64) {
+        let world = &mut self.world;
+        let queries = world.broad_phase.as_query_pipeline_mut(
+            world.narrow_phase.query_dispatcher(),
+            &mut world.bodies,
+            &mut world.colliders,
+            QueryFilter::default().exclude_rigid_body(self.chassis),
+        );
+        self.controller.update_vehicle(dt as f32, queries);
     }
 
     fn add_box(&mut self, b: &BoxBody, kinematic: bool) {
@@ -373,24 +400,66 @@ impl Vehicle {
                 (self.cfg.wheelbase / (radius + half)).atan(),
             )
         };
-        for (i, wheel) in self.controller.wheels_mut().iter_mut().enumerate() {
-            wheel.steering = match i {
-                0 => left as f32,
-                1 => right as f32,
-                _ => 0.0,
-            };
-            wheel.engine_force = (force / 4.0) as f32;
+        let steer = [left, right, 0.0, 0.0];
+        for (wheel, s) in self.controller.wheels_mut().iter_mut().zip(steer) {
+            wheel.steering = s as f32;
+            wheel.engine_force = 0.0;
             wheel.brake = 0.0;
         }
-        let world = &mut self.world;
-        let queries = world.broad_phase.as_query_pipeline_mut(
-            world.narrow_phase.query_dispatcher(),
-            &mut world.bodies,
-            &mut world.colliders,
-            QueryFilter::default().exclude_rigid_body(self.chassis),
-        );
-        self.controller.update_vehicle(self.dt as f32, queries);
+        self.update_wheels(self.dt);
+        self.apply_tyre_forces(&steer, force / 4.0);
         self.world.step();
+    }
+
+    /// Each tyre in contact: the drive or brake force `fx` (N) and Fiala's
+    /// side force within the friction circle of its load, applied as an
+    /// impulse at its contact point. An impulse never reverses the slide
+    /// it opposes (kinetic friction stops a slide, it does not push back),
+    /// which also keeps the slow, stiff regime stable at any step.
+    fn apply_tyre_forces(&mut self, steer: &[f64; 4], fx: f64) {
+        let dt = self.dt;
+        let (mu, c_alpha) = (self.cfg.grip, self.cfg.cornering_stiffness);
+        let body = &mut self.world.bodies[self.chassis];
+        let in_contact = self
+            .controller
+            .wheels()
+            .iter()
+            .filter(|w| w.raycast_info().is_in_contact)
+            .count()
+            .max(1) as f64;
+        // all four from the same velocities (Jacobi), so neither side of
+        // the car acts first; each may stop at most its share of a slide
+        let mut impulses = Vec::with_capacity(4);
+        for (wheel, &delta) in self.controller.wheels().iter().zip(steer) {
+            let info = wheel.raycast_info();
+            let fz = f64::from(wheel.wheel_suspension_force.min(wheel.max_suspension_force));
+            if !info.is_in_contact || fz <= 0.0 {
+                continue;
+            }
+            let n = info.contact_normal_ws;
+            let p = info.contact_point_ws;
+            let heading =
+                *body.rotation() * Vector::new(delta.cos() as f32, delta.sin() as f32, 0.0);
+            let fwd = (heading - n * n.dot(heading)).normalize_or_zero();
+            let lat = n.cross(fwd);
+            let v = body.velocity_at_point(p);
+            let (vx, vy) = (f64::from(v.dot(fwd)), f64::from(v.dot(lat)));
+            // the drive demand and the slide through the combined-slip brush model
+            let alpha = crate::tyre::slip_angle(vx, vy, SLIP_SPEED_FLOOR);
+            let (fx, fy) = crate::tyre::combined_forces(fx, alpha, fz, mu, c_alpha);
+            // a brake never drives the point backwards
+            let mut jx = fx * dt;
+            if jx * vx < 0.0 {
+                let stop = vx.abs() / f64::from(inverse_effective_mass(body, p, fwd)) / in_contact;
+                jx = jx.signum() * jx.abs().min(stop);
+            }
+            let stop = vy.abs() / f64::from(inverse_effective_mass(body, p, lat)) / in_contact;
+            let jy = fy.signum() * (fy.abs() * dt).min(stop);
+            impulses.push((fwd * jx as f32 + lat * jy as f32, p));
+        }
+        for (j, p) in impulses {
+            body.apply_impulse_at_point(j, p, true);
+        }
     }
 
     fn forward_speed(&self) -> f64 {

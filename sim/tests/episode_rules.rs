@@ -266,7 +266,8 @@ fn a_broken_reward_stops_with_step_episode_and_params() {
         e.step(&Action::Discrete(0)).unwrap();
     }
     let err = e.step(&Action::Discrete(0)).unwrap_err();
-    let msg = err.to_string();
+    // the message and its cause, as the front ends print them
+    let msg = chicane_core::error_chain(&err);
     assert!(
         matches!(
             err,
@@ -293,10 +294,7 @@ fn a_broken_reward_stops_with_step_episode_and_params() {
     .unwrap();
     e.reset(Some(0), ResetOptions::default()).unwrap();
     assert!(
-        e.step(&Action::Discrete(0))
-            .unwrap_err()
-            .to_string()
-            .contains("200000")
+        chicane_core::error_chain(&e.step(&Action::Discrete(0)).unwrap_err()).contains("200000")
     );
 }
 

@@ -156,6 +156,14 @@ pub enum TrackError {
         /// The built-in names, comma separated.
         builtins: String,
     },
+    /// A racing line that cannot be computed on this track.
+    #[error("{track}: racing line: {problem}")]
+    Raceline {
+        /// The track's name.
+        track: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
     /// Procedural generation found no valid track.
     #[error(
         "generated (seed {seed}): no valid track after {attempts} attempts with these parameters; loosen them (a larger length, a smaller width or a smaller min_radius)"

@@ -19,6 +19,7 @@ mod format;
 mod generate;
 mod npy;
 mod path;
+mod raceline;
 mod render;
 mod surface;
 mod track;
@@ -27,8 +28,11 @@ pub use builtin::{DEFAULT_TRACK, builtin, builtin_names, builtin_source};
 pub use error::TrackError;
 pub use format::{DEFAULT_PATH_SPACING, parse_toml, to_toml};
 pub use generate::GenerateParams;
-pub use npy::{parse_npy, to_npy};
+pub use npy::{parse_npy, rows_to_npy, to_npy};
 pub use path::PathSegment;
+pub use raceline::{
+    RacelineOptions, RacingLine, SpeedLimits, polyline_curvature, racing_line, speed_profile,
+};
 pub use render::{
     PixelFrame, RenderOptions, draw_polyline, pixel_frame, ramp_color, render_top_down, save_png,
 };

@@ -114,16 +114,24 @@ pub fn to_npy(track: &Track) -> Vec<u8> {
     if track.is_closed() {
         idx.push(0);
     }
-    let mut data = Vec::with_capacity(idx.len() * 6);
-    for &i in &idx {
-        let c = track.waypoints()[i];
-        data.extend([c.x, c.y, left[i].x, left[i].y, right[i].x, right[i].y]);
-    }
+    let rows: Vec<[f64; 6]> = idx
+        .iter()
+        .map(|&i| {
+            let c = track.waypoints()[i];
+            [c.x, c.y, left[i].x, left[i].y, right[i].x, right[i].y]
+        })
+        .collect();
+    rows_to_npy(&rows)
+}
+
+/// Writes DeepRacer `.npy` rows (float64 `(N, 6)`) as the file's bytes.
+pub fn rows_to_npy(rows: &[[f64; 6]]) -> Vec<u8> {
+    let data: Vec<f64> = rows.iter().flatten().copied().collect();
     let mut out = Vec::new();
     {
         let mut writer = npyz::WriteOptions::<f64>::new()
             .default_dtype()
-            .shape(&[idx.len() as u64, 6])
+            .shape(&[rows.len() as u64, 6])
             .writer(&mut out)
             .begin_nd()
             .expect("writing to a Vec cannot fail");

@@ -22,7 +22,7 @@ mod render;
 mod rules;
 mod types;
 
-pub use assets::EnvAssets;
+pub use assets::{EnvAssets, LineData, RACING_LINE_CLEARANCE};
 use chicane_tracks::Track;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -148,8 +148,10 @@ impl RaceEnv {
         self.reward = reward;
     }
 
-    /// Starts a new episode. With `seed`, the env's random stream restarts
-    /// from it (Gymnasium's semantics); without, it continues.
+    /// Starts a new episode. With `seed`, the env's random stream and its
+    /// episode count (which drives DeepRacer's alternating direction and
+    /// round-robin starts) restart (Gymnasium's semantics); without, they
+    /// continue.
     ///
     /// # Errors
     /// [`SimError::Config`] for a bad option.
@@ -172,7 +174,11 @@ impl RaceEnv {
         options: ResetOptions,
     ) -> Result<Info, SimError> {
         if let Some(seed) = seed {
+            // a seed restarts everything random and every schedule (the
+            // alternating direction, the round-robin start), so the same
+            // seed replays the same episodes (Gymnasium's contract)
             self.rng = ChaCha8Rng::seed_from_u64(seed);
+            self.episodes_started = 0;
         }
         if let Some(p) = options.start_position
             && !(p.is_finite() && (0.0..1.0).contains(&p))
@@ -211,6 +217,11 @@ impl RaceEnv {
         if track.is_closed() {
             start_s = start_s.rem_euclid(len);
         } else {
+            // an open strip driven against its own direction starts from
+            // the other end
+            if direction != track.start().direction && options.start_position.is_none() {
+                start_s = len - start_s;
+            }
             // leave room for the car on an open strip
             start_s = start_s.clamp(0.0, len);
         }

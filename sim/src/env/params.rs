@@ -4,7 +4,7 @@
 use super::RaceEnv;
 use crate::vehicle::{BoxBody, CarState};
 use chicane_core::{Vec2, wrap_angle, wrap_deg};
-use chicane_reward::RewardParams;
+use chicane_reward::{RacingLineParams, RewardParams};
 use chicane_tracks::Direction;
 use std::sync::Arc;
 
@@ -176,7 +176,26 @@ impl RaceEnv {
             objects_distance_from_center,
             object_in_camera,
             projection_distance: car_along,
+            racing_line: None,
         };
+        let mut params = params;
+        if self.reward.uses_racing_line()
+            && let Some(line) = self.assets.racing_line(direction)
+        {
+            let (index, distance) = line
+                .points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i, Vec2::from(*p).distance(reference)))
+                .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+            params.racing_line = Some(RacingLineParams {
+                racing_line: Arc::clone(&line.points),
+                racing_line_speeds: Arc::clone(&line.speeds),
+                racing_line_index: index,
+                racing_line_distance: distance,
+                racing_line_speed: line.speeds[index],
+            });
+        }
         (params, wheels)
     }
 }
