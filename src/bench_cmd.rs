@@ -193,7 +193,7 @@ fn vehicle_bench(args: VehicleBenchArgs) -> Result<()> {
         100.0 * (b.max_lateral / i.lateral - 1.0)
     );
     println!(
-        "  understeer        {:+6.2} deg/g (0.2-0.5 g; negative oversteers)",
+        "  understeer        {:+6.2} deg/g (20-50% of the grip limit; negative oversteers)",
         b.understeer_deg_per_g
     );
     println!(

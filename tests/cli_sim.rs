@@ -114,3 +114,43 @@ fn bad_drive_arguments_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/dir/t.csv"));
 }
+
+#[test]
+fn the_racing_line_reference_and_the_vehicle_bench() {
+    let npy = shared_track("reinvent_base");
+    let s: Value = serde_json::from_str(&ok(&[
+        "sim",
+        "drive",
+        "--track",
+        npy.to_str().unwrap(),
+        "--driver",
+        "racing-line",
+        "--json",
+    ]))
+    .unwrap();
+    let lap = s["lap_times_s"][0].as_f64().unwrap();
+    let predicted = s["predicted_lap_s"].as_f64().unwrap();
+    assert!(lap <= 8.5 && (lap / predicted - 1.0).abs() <= 0.05, "{s}");
+    assert_eq!(s["steps_not_all_wheels_on_track"], 0, "{s}");
+    // the centre-line reference is slower
+    let c: Value = serde_json::from_str(&ok(&[
+        "sim",
+        "drive",
+        "--track",
+        npy.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert!(c["lap_times_s"][0].as_f64().unwrap() > lap * 1.2, "{c}");
+    let b: Value = serde_json::from_str(&ok(&["bench", "vehicle", "--json"])).unwrap();
+    let (held, implied) = (
+        b["max_lateral"].as_f64().unwrap(),
+        b["implied"]["lateral"].as_f64().unwrap(),
+    );
+    assert!((held / implied - 1.0).abs() < 0.1, "{b}");
+    let text = ok(&["bench", "vehicle"]);
+    assert!(
+        text.contains("grip limit") && text.contains("0 -> 4 m/s"),
+        "{text}"
+    );
+}

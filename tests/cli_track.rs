@@ -215,3 +215,81 @@ fn bad_input_is_a_clear_error_not_a_panic() {
     let out = chicane(&["track", "render"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn raceline_writes_what_reward_functions_and_notebooks_use() {
+    let dir = temp_dir("raceline");
+    let npy = shared_track("reinvent_base");
+    let (py, np, js, png) = (
+        dir.join("line.py"),
+        dir.join("line.npy"),
+        dir.join("line.json"),
+        dir.join("line.png"),
+    );
+    let summary: Value = serde_json::from_str(&ok(&[
+        "track",
+        "raceline",
+        npy.to_str().unwrap(),
+        "--out",
+        py.to_str().unwrap(),
+        "--out",
+        np.to_str().unwrap(),
+        "--out",
+        js.to_str().unwrap(),
+        "--png",
+        png.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    let lap = summary["lap_time_s"].as_f64().unwrap();
+    assert!(lap > 4.4 && lap < 8.5, "{summary}");
+    assert!(summary["length_m"].as_f64().unwrap() < summary["centerline_m"].as_f64().unwrap());
+    // the .py is the list DeepRacer reward functions paste in
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import runpy; m = runpy.run_path({:?}); l = m['racing_line']; \
+                 assert all(len(p) == 2 for p in l); print(len(l), len(m['racing_speed']))",
+                py.to_str().unwrap()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts = String::from_utf8(out.stdout).unwrap();
+    let n = summary["points"].as_u64().unwrap();
+    assert_eq!(counts.trim(), format!("{n} {n}"));
+    // the .npy keeps DeepRacer's rows and loads as a track (the line as its centre)
+    let shown: Value =
+        serde_json::from_str(&ok(&["track", "show", np.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(shown["closed"], true);
+    assert!(
+        (shown["length_m"].as_f64().unwrap() - summary["length_m"].as_f64().unwrap()).abs() < 0.05,
+        "{shown}"
+    );
+    let j: Value = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+    for key in ["points", "speed", "curvature", "offset", "lap_time"] {
+        assert!(!j[key].is_null(), "{key}");
+    }
+    let img = image::open(&png).unwrap();
+    assert!(img.width() > 100 && img.height() > 100);
+    // too wide a margin, and a file type nobody reads
+    let e = fails(&["track", "raceline", "technical-loop", "--margin", "0.4"]);
+    assert!(
+        e.contains("leaves no room at s = ") && e.contains("give a margin below"),
+        "{e}"
+    );
+    let e = fails(&[
+        "track",
+        "raceline",
+        "technical-loop",
+        "--out",
+        dir.join("line.txt").to_str().unwrap(),
+    ]);
+    assert!(e.contains(".py, .npy or .json"), "{e}");
+}

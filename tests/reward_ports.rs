@@ -70,7 +70,8 @@ pub fn collect_states(n: usize) -> Vec<RewardParams> {
         let recorder = FnReward::new("recorder", move |p: &RewardParams| {
             log.lock().unwrap().push(p.clone());
             1.0
-        });
+        })
+        .with_racing_line();
         let track = Arc::new(chicane_tracks::load(spec).unwrap());
         let mut env = RaceEnv::new(cfg, track, space.clone(), Box::new(recorder)).unwrap();
         let mut pp = PurePursuit::default();
@@ -163,4 +164,33 @@ fn rhai_ports_agree_with_the_python_originals() {
         ported += 1;
     }
     assert_eq!(ported, 6);
+}
+
+#[test]
+fn chicanes_python_examples_agree_with_their_rhai_twins() {
+    let states = collect_states(600);
+    let states = &states[..600];
+    assert!(states.iter().all(|p| p.racing_line.is_some()));
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("reward_fns/examples");
+    let mut twins = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let py = entry.unwrap().path();
+        if py.extension().is_none_or(|e| e != "py") {
+            continue;
+        }
+        let rhai_path = py.with_extension("rhai");
+        assert!(rhai_path.is_file(), "no Rhai twin of {}", py.display());
+        let mut rhai = RhaiReward::from_file(&rhai_path).unwrap();
+        let expected = python_rewards(&py, states);
+        for (i, (p, want)) in states.iter().zip(&expected).enumerate() {
+            let got = rhai.reward(p).unwrap();
+            assert!(
+                (got - want).abs() <= 1e-9,
+                "{}, state {i}: Rhai {got} vs Python {want}",
+                py.display()
+            );
+        }
+        twins += 1;
+    }
+    assert!(twins >= 1);
 }

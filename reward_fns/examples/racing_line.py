@@ -6,6 +6,6 @@ def reward_function(params):
         return 1e-3
     half = params["track_width"] / 2.0
     on_line = max(0.0, 1.0 - params["racing_line_distance"] / half)
-    target = params["racing_line_speed"]
+    target = max(params["racing_line_speed"], 0.1)
     speed_fit = max(0.0, 1.0 - abs(params["speed"] - target) / target)
     return float(on_line * on_line + speed_fit * speed_fit)

@@ -92,7 +92,7 @@ pub struct RewardParams {
 pub struct RacingLineParams {
     /// The line's points `[x, y]` (m) in driving order from the start line.
     pub racing_line: Arc<Vec<[f64; 2]>>,
-    /// The speed profile (m/s) at each point.
+    /// The flying lap's speed profile (m/s) at each point.
     pub racing_line_speeds: Arc<Vec<f64>>,
     /// Index of the line's point nearest the car.
     pub racing_line_index: usize,
@@ -248,6 +248,7 @@ pub fn load_reward(path: &std::path::Path) -> Result<Box<dyn RewardFunction>, Re
 pub struct FnReward<F> {
     name: String,
     f: F,
+    racing_line: bool,
 }
 
 impl<F: FnMut(&RewardParams) -> f64 + Send> FnReward<F> {
@@ -256,7 +257,15 @@ impl<F: FnMut(&RewardParams) -> f64 + Send> FnReward<F> {
         Self {
             name: name.into(),
             f,
+            racing_line: false,
         }
+    }
+
+    /// The same function, asking for the racing-line keys
+    /// ([`RewardFunction::uses_racing_line`]).
+    pub fn with_racing_line(mut self) -> Self {
+        self.racing_line = true;
+        self
     }
 }
 
@@ -267,6 +276,10 @@ impl<F: FnMut(&RewardParams) -> f64 + Send> RewardFunction for FnReward<F> {
 
     fn reward(&mut self, params: &RewardParams) -> Result<f64, RewardError> {
         Ok((self.f)(params))
+    }
+
+    fn uses_racing_line(&self) -> bool {
+        self.racing_line
     }
 }
 

@@ -61,7 +61,10 @@ pub fn reward_heat_map(
                 continue;
             }
             let yaw = track.heading_at(f.s) + if flip { std::f64::consts::PI } else { 0.0 };
-            let params = env.params_at(p, yaw, (0.0, speed));
+            let mut params = env.params_at(p, yaw, (0.0, speed));
+            if map_reward.uses_racing_line() {
+                env.add_racing_line(&mut params);
+            }
             let r = map_reward
                 .reward(&params)
                 .and_then(|v| chicane_reward::check_reward(map_reward.name(), v))

@@ -13,10 +13,10 @@ pub const G: f64 = 9.81;
 
 /// The limits `cfg`'s parameters imply, for planning a speed profile: the
 /// friction circles of four tyres carry at most `grip * m * g` whatever
-/// the load transfer (the capacity is linear in load), so `lateral = grip
-/// * g`; drive and brake forces over the mass, each capped by the same
-/// circle; the drive fades as the speed controller's gain over the mass
-/// near the top speed, the commanded limit.
+/// the load transfer (the capacity is linear in load), so the lateral
+/// limit is `grip * g`; drive and brake forces over the mass, each capped
+/// by the same circle; the drive fades as the speed controller's gain over
+/// the mass near the top speed, the commanded limit.
 pub fn implied_limits(cfg: &VehicleConfig) -> SpeedLimits {
     let circle = cfg.grip * G;
     SpeedLimits {
@@ -57,7 +57,7 @@ pub struct VehicleBench {
     /// The steering angle of the ramp (deg).
     pub ramp_steer_deg: f64,
     /// Understeer gradient (deg of steering per g of lateral acceleration)
-    /// between 0.2 g and 0.5 g: positive understeers.
+    /// between 20% and 50% of the grip limit: positive understeers.
     pub understeer_deg_per_g: f64,
     /// Time from rest to 95% of 4 m/s (s) at full command.
     pub zero_to_four_s: f64,
@@ -118,7 +118,7 @@ pub fn measure_vehicle(cfg: &VehicleConfig) -> VehicleBench {
         prev = s;
     }
     // understeer gradient: steering needed beyond Ackermann (L / R) per g
-    let (lo, hi) = (0.2 * G, 0.5 * G);
+    let (lo, hi) = (0.2 * implied.lateral, 0.5 * implied.lateral);
     let pts: Vec<(f64, f64)> = samples
         .iter()
         .filter(|(a, _)| (lo..hi).contains(a))

@@ -115,8 +115,11 @@ pub struct RacingLine {
     pub offset: Vec<f64>,
     /// Signed curvature at each point (1/m, positive turning left).
     pub curvature: Vec<f64>,
-    /// The speed profile at each point (m/s).
+    /// The speed profile at each point (m/s), from a standing start at point 0.
     pub speed: Vec<f64>,
+    /// The flying lap's speed profile (m/s): what a lap after the first
+    /// holds (equal to `speed` on an open strip).
+    pub flying_speed: Vec<f64>,
     /// The line's length (m).
     pub length: f64,
     /// Predicted lap time from a standing start at the start line (s).
@@ -456,10 +459,10 @@ pub fn racing_line(track: &Track, opts: &RacelineOptions) -> Result<RacingLine, 
     let (lap_time, blend, d) = best.ok_or_else(|| bad(track, "no line".into()))?;
     let (points, order) = ordered(track, &f, &d, direction);
     let (speed, _) = speed_profile(&points, closed, lim, true);
-    let flying = if closed {
-        speed_profile(&points, closed, lim, false).1
+    let (flying_speed, flying) = if closed {
+        speed_profile(&points, closed, lim, false)
     } else {
-        lap_time
+        (speed.clone(), lap_time)
     };
     let curvature = polyline_curvature(&points, closed);
     let segs = if closed {
@@ -482,6 +485,7 @@ pub fn racing_line(track: &Track, opts: &RacelineOptions) -> Result<RacingLine, 
         offset: order.iter().map(|&i| d[i]).collect(),
         curvature,
         speed,
+        flying_speed,
         length,
         lap_time,
         flying_lap_time: flying,

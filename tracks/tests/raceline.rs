@@ -73,7 +73,10 @@ fn check(track: &Track, l: &RacingLine, margin: f64) {
     let n = l.points.len();
     for i in 0..n {
         let v = l.speed[i];
-        assert!(v >= 0.0 && v <= LIMITS.top_speed + 1e-9, "{name}: v {v}");
+        assert!(
+            (0.0..=LIMITS.top_speed + 1e-9).contains(&v),
+            "{name}: v {v}"
+        );
         assert!(
             v * v * l.curvature[i].abs() <= LIMITS.lateral * (1.0 + 1e-6) + 1e-9,
             "{name}: point {i}: {v} m/s at curvature {} exceeds the lateral limit",

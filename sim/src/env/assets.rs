@@ -15,7 +15,7 @@ pub const RACING_LINE_CLEARANCE: f64 = 0.1;
 pub struct LineData {
     /// Points `[x, y]` (m) in driving order from the start line.
     pub points: Arc<Vec<[f64; 2]>>,
-    /// Speed profile (m/s) at each point.
+    /// The flying lap's speed profile (m/s) at each point.
     pub speeds: Arc<Vec<f64>>,
 }
 

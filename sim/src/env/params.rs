@@ -179,23 +179,35 @@ impl RaceEnv {
             racing_line: None,
         };
         let mut params = params;
-        if self.reward.uses_racing_line()
-            && let Some(line) = self.assets.racing_line(direction)
-        {
-            let (index, distance) = line
-                .points
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (i, Vec2::from(*p).distance(reference)))
-                .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
-            params.racing_line = Some(RacingLineParams {
-                racing_line: Arc::clone(&line.points),
-                racing_line_speeds: Arc::clone(&line.speeds),
-                racing_line_index: index,
-                racing_line_distance: distance,
-                racing_line_speed: line.speeds[index],
-            });
+        if self.reward.uses_racing_line() {
+            self.add_racing_line(&mut params);
         }
         (params, wheels)
+    }
+
+    /// Fills chicane's racing-line keys of `params` (the line of the
+    /// episode's direction, the point nearest `params.x, params.y`); the
+    /// env does it by itself when its reward function asks
+    /// ([`chicane_reward::RewardFunction::uses_racing_line`]). Leaves them
+    /// empty when the track leaves no room for a line.
+    pub fn add_racing_line(&self, params: &mut RewardParams) {
+        let direction = self.ep.as_ref().map_or(Direction::Forward, |e| e.direction);
+        let Some(line) = self.assets.racing_line(direction) else {
+            return;
+        };
+        let at = Vec2::new(params.x, params.y);
+        let (index, distance) = line
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, Vec2::from(*p).distance(at)))
+            .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+        params.racing_line = Some(RacingLineParams {
+            racing_line: Arc::clone(&line.points),
+            racing_line_speeds: Arc::clone(&line.speeds),
+            racing_line_index: index,
+            racing_line_distance: distance,
+            racing_line_speed: line.speeds[index],
+        });
     }
 }
