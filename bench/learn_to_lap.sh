@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 out=$1; chunk=${2:-120}; limit=${3:-1800}; shift $(( $# >= 3 ? 3 : $# ))
 data=${CHICANE_SHARED_DATA:-../shared/data}
 track="$data/deepracer/tracks/reinvent_base.npy"
-bin=./target/release/chicane
+bin=${CHICANE:-${CARGO_TARGET_DIR:-target}/release/chicane}
 [ -x "$bin" ] || cargo build --release -q
 rm -rf "$out" "$out.rss"
 trained=0

@@ -33,7 +33,9 @@ pub use error::GuiError;
 pub use evaluate::{EvaluatePlugin, Evaluation, Evaluator, evaluate_run, export_run};
 pub use panel_state::{Tab, UiState};
 pub use replay::{ColorBy, Replay, ReplayPlugin, TraceRow, read_sim_trace};
-pub use scene::{ShownTrack, TrackPart, TrackViewPlugin, ribbon, track_meshes, world};
+pub use scene::{
+    ShownTrack, TrackPart, TrackViewPlugin, ribbon, tiling_texture, track_meshes, world,
+};
 pub use setup::{
     ActionGenerator, EDITOR_NAME, RewardIssue, Setup, SetupPlugin, check_script, error_line,
     reward_source,

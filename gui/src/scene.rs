@@ -6,6 +6,9 @@
 //! counter-clockwise from +x) is a rotation of `yaw` about bevy's +Y.
 
 use bevy::asset::RenderAssetUsages;
+use bevy::image::{
+    CompressedImageFormats, ImageAddressMode, ImageSampler, ImageSamplerDescriptor, ImageType,
+};
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 use chicane_tracks::Track;
@@ -151,6 +154,51 @@ pub fn track_meshes(track: &Track) -> Vec<(TrackPart, Mesh)> {
     out
 }
 
+/// The road's texture (`assets/textures/asphalt.png`, tileable, made by
+/// `assets/textures/make_textures.py`), embedded so the app runs from any
+/// folder.
+const ASPHALT_PNG: &[u8] = include_bytes!("../../assets/textures/asphalt.png");
+/// The ground's texture (`assets/textures/grass.png`).
+const GRASS_PNG: &[u8] = include_bytes!("../../assets/textures/grass.png");
+/// Texture repeats per metre on the ground plane.
+const TEXTURE_REPEAT_PER_M: f32 = 2.0;
+
+/// A tiling (repeating, linearly filtered) texture from PNG bytes.
+///
+/// # Errors
+/// The decoder's error for bytes that are not a PNG.
+pub fn tiling_texture(png: &[u8]) -> Result<Image, bevy::image::TextureError> {
+    let sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
+        address_mode_u: ImageAddressMode::Repeat,
+        address_mode_v: ImageAddressMode::Repeat,
+        ..ImageSamplerDescriptor::linear()
+    });
+    Image::from_buffer(
+        png,
+        ImageType::Extension("png"),
+        CompressedImageFormats::NONE,
+        true,
+        sampler,
+        RenderAssetUsages::default(),
+    )
+}
+
+/// Planar texture coordinates for a mesh lying on the ground (x, z):
+/// [`TEXTURE_REPEAT_PER_M`] repeats per metre.
+fn ground_uvs(mesh: &mut Mesh) {
+    let uvs: Option<Vec<[f32; 2]>> = mesh
+        .attribute(Mesh::ATTRIBUTE_POSITION)
+        .and_then(|a| a.as_float3())
+        .map(|ps| {
+            ps.iter()
+                .map(|p| [p[0] * TEXTURE_REPEAT_PER_M, p[2] * TEXTURE_REPEAT_PER_M])
+                .collect()
+        });
+    if let Some(uvs) = uvs {
+        mesh.insert_attribute(Mesh::ATTRIBUTE_UV_0, uvs);
+    }
+}
+
 /// Rebuilds the track scene when [`ShownTrack`] changes.
 pub fn rebuild_track(
     mut commands: Commands,
@@ -159,6 +207,7 @@ pub fn rebuild_track(
     old: Query<Entity, With<TrackPart>>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
+    mut images: ResMut<Assets<Image>>,
 ) {
     let Some(shown) = shown else {
         return;
@@ -178,11 +227,33 @@ pub fn rebuild_track(
             ..default()
         })
     };
-    let asphalt = mat(&mut materials, Color::srgb(0.16, 0.17, 0.18), 0.9);
+    let textured = |materials: &mut Assets<StandardMaterial>,
+                    images: &mut Assets<Image>,
+                    png: &[u8],
+                    rough: f32| {
+        // the textures are the project's own files (a test decodes them):
+        // a failure is a build defect, logged and drawn untextured
+        let texture = match tiling_texture(png) {
+            Ok(img) => Some(images.add(img)),
+            Err(e) => {
+                warn!("a ground texture in assets/textures does not decode: {e}");
+                None
+            }
+        };
+        materials.add(StandardMaterial {
+            base_color_texture: texture,
+            perceptual_roughness: rough,
+            ..default()
+        })
+    };
+    let asphalt = textured(&mut materials, &mut images, ASPHALT_PNG, 0.9);
     let white = mat(&mut materials, Color::srgb(0.95, 0.95, 0.95), 0.6);
     let yellow = mat(&mut materials, Color::srgb(0.95, 0.8, 0.2), 0.6);
     let start = mat(&mut materials, Color::srgb(0.9, 0.1, 0.1), 0.6);
-    for (part, mesh) in track_meshes(track) {
+    for (part, mut mesh) in track_meshes(track) {
+        if part == TrackPart::Road {
+            ground_uvs(&mut mesh);
+        }
         let m = match part {
             TrackPart::Road => asphalt.clone(),
             TrackPart::Border => white.clone(),
@@ -202,16 +273,15 @@ pub fn rebuild_track(
     let margin = 1.0;
     let (cx, cy) = ((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0);
     let (w, h) = ((hi.x - lo.x) + 2.0 * margin, (hi.y - lo.y) + 2.0 * margin);
-    let grass = mat(&mut materials, Color::srgb(0.28, 0.42, 0.25), 1.0);
+    let grass = textured(&mut materials, &mut images, GRASS_PNG, 1.0);
+    let mut ground = Plane3d::default()
+        .mesh()
+        .size(w as f32 * 3.0, h as f32 * 3.0)
+        .build();
+    ground_uvs(&mut ground);
     commands.spawn((
         TrackPart::Surroundings,
-        Mesh3d(
-            meshes.add(
-                Plane3d::default()
-                    .mesh()
-                    .size(w as f32 * 3.0, h as f32 * 3.0),
-            ),
-        ),
+        Mesh3d(meshes.add(ground)),
         MeshMaterial3d(grass),
         Transform::from_translation(world(cx, cy, -0.01)),
     ));

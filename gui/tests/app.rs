@@ -275,6 +275,7 @@ fn the_track_scene_is_built_from_the_geometry_and_rebuilt_on_change() {
     app.add_plugins(MinimalPlugins)
         .init_resource::<Assets<Mesh>>()
         .init_resource::<Assets<StandardMaterial>>()
+        .init_resource::<Assets<Image>>()
         .add_plugins(TrackViewPlugin);
     let track = Arc::new(chicane_tracks::load("technical-loop").unwrap());
     app.insert_resource(ShownTrack {
@@ -296,6 +297,18 @@ fn the_track_scene_is_built_from_the_geometry_and_rebuilt_on_change() {
         "{dashes} dashes, expected {expect}"
     );
     assert_eq!(count(&mut app, TrackPart::Surroundings), 5);
+    // the road and the ground are textured from assets/textures
+    assert_eq!(app.world().resource::<Assets<Image>>().len(), 2);
+    for png in ["asphalt.png", "grass.png"] {
+        let bytes = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../assets/textures")
+                .join(png),
+        )
+        .unwrap();
+        let img = tiling_texture(&bytes).unwrap();
+        assert_eq!(img.width(), 128, "{png}");
+    }
     // the road covers the track: every centre-line point lies between the
     // road mesh's borders (its vertices are the borders, at height 0)
     let meshes = track_meshes(&track);
