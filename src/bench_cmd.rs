@@ -22,6 +22,38 @@ pub enum BenchCommand {
     /// The car's limits measured on the rapier car: grip limit, understeer,
     /// 0 -> 4 m/s, braking, steering step (docs/VEHICLE.md).
     Vehicle(VehicleBenchArgs),
+    /// End-to-end training speed (env steps/s) of a fixed run and where
+    /// the time goes (docs/BENCHMARKS.md).
+    Train(TrainBenchArgs),
+}
+
+/// Arguments of `chicane bench train`.
+#[derive(Debug, Args)]
+pub struct TrainBenchArgs {
+    /// A run file or custom_files folder [default: the built-in run:
+    /// DeepRacer's hyperparameters, 20 episodes per update].
+    config: Option<std::path::PathBuf>,
+    /// PPO updates to time.
+    #[arg(long, default_value_t = 5)]
+    updates: u64,
+    /// The network [default: FAST_CNN].
+    #[arg(long)]
+    network: Option<String>,
+    /// Parallel envs.
+    #[arg(long, default_value_t = 4)]
+    num_envs: usize,
+    /// The track [default: the config's].
+    #[arg(long)]
+    track: Option<String>,
+    /// Compute device: cpu (chicane's native kernels), flex, ... [default: cpu].
+    #[arg(long)]
+    device: Option<String>,
+    /// Update every N steps per env instead of every 20 episodes.
+    #[arg(long)]
+    steps_per_update: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `chicane bench vehicle`.
@@ -172,7 +204,70 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Sim(args) => sim(args),
         BenchCommand::Reward(args) => reward_bench(args),
         BenchCommand::Vehicle(args) => vehicle_bench(args),
+        BenchCommand::Train(args) => train_bench(args),
     }
+}
+
+fn train_bench(args: TrainBenchArgs) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("chicane-bench-train-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let plan = chicane_agent::RunRequest {
+        config: args.config.clone(),
+        track: args.track.clone(),
+        network: Some(args.network.clone().unwrap_or_else(|| "FAST_CNN".into())),
+        device: args.device.clone(),
+        num_envs: Some(args.num_envs),
+        steps_per_update: args.steps_per_update,
+        out: Some(dir.clone()),
+        ..chicane_agent::RunRequest::default()
+    }
+    .resolve()?;
+    let b = chicane_agent::bench_train(&plan, args.updates);
+    let _ = std::fs::remove_dir_all(&dir);
+    let b = b?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&b)?);
+        return Ok(());
+    }
+    let pct = |s: f64| 100.0 * s / b.wall_s;
+    println!(
+        "{} x {} envs on {}: {} updates, {} episodes, {} env steps in {:.1} s = {:.0} env steps/s",
+        b.network,
+        b.num_envs,
+        plan.run.track.name(),
+        b.updates,
+        b.episodes,
+        b.env_steps,
+        b.wall_s,
+        b.steps_per_s
+    );
+    let l = &b.learner;
+    for (what, s) in [
+        ("env step (wall, all envs)", b.env_wall_s),
+        ("observation batches", b.observe_s),
+        ("inference (act, values)", l.inference_s),
+        ("update: minibatches", l.batch_s),
+        ("update: forward + loss", l.forward_s),
+        ("update: backward + clip", l.backward_s),
+        ("update: optimizer", l.optimizer_s),
+        ("other (GAE, logs, checkpoints)", b.other_s),
+    ] {
+        println!("  {what:<32} {s:8.2} s  {:5.1}%", pct(s));
+    }
+    let e = &b.env;
+    println!(
+        "  env CPU time by part: physics {:.2} s, render {:.2} s, reward {:.2} s, resets {:.2} s ({} steps, {:.0} us per step)",
+        e.physics_s,
+        e.render_s,
+        e.reward_s,
+        e.reset_s,
+        e.steps,
+        1e6 * (e.physics_s + e.render_s + e.reward_s) / e.steps.max(1) as f64
+    );
+    if let Some(m) = b.peak_rss_mib {
+        println!("  peak RSS {m:.0} MiB");
+    }
+    Ok(())
 }
 
 fn vehicle_bench(args: VehicleBenchArgs) -> Result<()> {

@@ -31,7 +31,7 @@ pub struct EvaluateArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Compute device (see `chicane train --help`) [default: flex].
+    /// Compute device (see `chicane train --help`) [default: cpu].
     #[arg(long)]
     pub device: Option<String>,
 }

@@ -54,8 +54,10 @@ pub struct TrainArgs {
     /// num_episodes_between_training episodes.
     #[arg(long, value_name = "N")]
     pub steps_per_update: Option<usize>,
-    /// Compute device: flex (CPU), ndarray (CPU), wgpu or cuda (GPU builds
-    /// with the feature of the same name) [default: flex].
+    /// Compute device: cpu (chicane's own kernels for camera CNNs, burn's
+    /// flex for other networks), flex or ndarray (burn's CPU backends),
+    /// wgpu or cuda (GPU builds with the feature of the same name)
+    /// [default: cpu].
     #[arg(long)]
     pub device: Option<String>,
     /// No progress bar (log lines instead).
@@ -154,7 +156,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         run.reward.as_config_string(),
         opts.num_envs,
         opts.network,
-        opts.device_kind,
+        match (opts.device_kind, opts.native) {
+            (chicane_agent::DeviceKind::Cpu, true) => "cpu (chicane's native kernels)".to_string(),
+            (chicane_agent::DeviceKind::Cpu, false) => {
+                "cpu (burn flex: the native kernels cover camera-only CNNs)".to_string()
+            }
+            (kind, _) => kind.to_string(),
+        },
         opts.out_dir.root().display()
     );
     let total = opts.stop.max_episodes.unwrap_or(0);

@@ -8,11 +8,18 @@ use chicane_core::UnknownName;
 use std::fmt;
 use std::str::FromStr;
 
-/// A burn backend chicane can train on.
+/// Where chicane trains: its own CPU kernels or a burn backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DeviceKind {
-    /// burn's Flex CPU backend (feature `flex`, the default; also `cpu`).
+    /// chicane's own CPU forward/backward pass, PPO loss and Adam for its
+    /// camera-only convolutional networks (`Learner::use_native`, about
+    /// 3x burn's Flex on these small networks: docs/BENCHMARKS.md), with
+    /// burn's Flex model as the record; the default. Networks it does not
+    /// cover (lidar inputs, the MLP) train on Flex, which the training
+    /// header then names. Needs feature `flex`.
     #[default]
+    Cpu,
+    /// burn's Flex CPU backend (feature `flex`).
     Flex,
     /// burn's deprecated NdArray CPU backend (feature `ndarray`), kept to
     /// compare against Flex.
@@ -25,7 +32,8 @@ pub enum DeviceKind {
 
 impl DeviceKind {
     /// Every kind chicane knows, built or not.
-    pub const ALL: [DeviceKind; 4] = [
+    pub const ALL: [DeviceKind; 5] = [
+        DeviceKind::Cpu,
         DeviceKind::Flex,
         DeviceKind::NdArray,
         DeviceKind::Wgpu,
@@ -35,7 +43,18 @@ impl DeviceKind {
     /// The name on the command line (and the cargo feature that builds it).
     pub fn name(self) -> &'static str {
         match self {
+            DeviceKind::Cpu => "cpu",
             DeviceKind::Flex => "flex",
+            DeviceKind::NdArray => "ndarray",
+            DeviceKind::Wgpu => "wgpu",
+            DeviceKind::Cuda => "cuda",
+        }
+    }
+
+    /// The cargo feature that builds the kind.
+    pub fn feature(self) -> &'static str {
+        match self {
+            DeviceKind::Cpu | DeviceKind::Flex => "flex",
             DeviceKind::NdArray => "ndarray",
             DeviceKind::Wgpu => "wgpu",
             DeviceKind::Cuda => "cuda",
@@ -45,7 +64,7 @@ impl DeviceKind {
     /// True when this build has the kind's backend.
     pub fn is_compiled(self) -> bool {
         match self {
-            DeviceKind::Flex => cfg!(feature = "flex"),
+            DeviceKind::Cpu | DeviceKind::Flex => cfg!(feature = "flex"),
             DeviceKind::NdArray => cfg!(feature = "ndarray"),
             DeviceKind::Wgpu => cfg!(feature = "wgpu"),
             DeviceKind::Cuda => cfg!(feature = "cuda"),
@@ -60,7 +79,8 @@ impl DeviceKind {
             .collect()
     }
 
-    /// The burn device.
+    /// The burn device (burn's Flex for [`DeviceKind::Cpu`], whose model
+    /// is the record of the native path).
     ///
     /// # Errors
     /// [`AgentError::Unsupported`] when this build lacks the backend (the
@@ -68,7 +88,7 @@ impl DeviceKind {
     pub fn device(self) -> Result<Device, AgentError> {
         match self {
             #[cfg(feature = "flex")]
-            DeviceKind::Flex => Ok(Device::flex()),
+            DeviceKind::Cpu | DeviceKind::Flex => Ok(Device::flex()),
             // deprecated in burn 0.22; kept to measure it against Flex (docs/BENCHMARKS.md)
             #[cfg(feature = "ndarray")]
             #[allow(deprecated)]
@@ -80,12 +100,13 @@ impl DeviceKind {
             #[allow(unreachable_patterns)]
             other => Err(AgentError::Unsupported(format!(
                 "device `{other}` is not in this build; this build has: {} (build it with \
-                 `cargo build --release --features {other}`)",
+                 `cargo build --release --features {}`)",
                 DeviceKind::compiled()
                     .iter()
                     .map(|k| k.name())
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                other.feature()
             ))),
         }
     }
@@ -100,12 +121,9 @@ impl fmt::Display for DeviceKind {
 impl FromStr for DeviceKind {
     type Err = UnknownName;
 
-    /// `flex` (or `cpu`), `ndarray`, `wgpu`, `cuda`, case-insensitive.
+    /// `cpu`, `flex`, `ndarray`, `wgpu`, `cuda`, case-insensitive.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let n = s.trim().to_ascii_lowercase();
-        if n == "cpu" {
-            return Ok(DeviceKind::Flex);
-        }
         DeviceKind::ALL
             .into_iter()
             .find(|k| k.name() == n)

@@ -71,12 +71,14 @@ impl EvalRequest {
             Some(t) => parse_duration("off_track_penalty", t)?.as_secs_f64(),
             None => EvalOptions::default().off_track_penalty_s,
         };
-        let device = match &self.device {
+        let kind = match &self.device {
             Some(d) => d.parse::<DeviceKind>()?,
             None => DeviceKind::default(),
+        };
+        let mut policy = load_policy(&dir, &run, &kind.device()?)?;
+        if kind == DeviceKind::Cpu {
+            policy.learner.use_native()?;
         }
-        .device()?;
-        let policy = load_policy(&dir, &run, &device)?;
         Ok(EvalPlan {
             dir,
             run,

@@ -8,6 +8,7 @@
 //! [`DeviceKind`]; which kinds exist is decided by this crate's features,
 //! which the leaf binary turns on (`flex` by default).
 
+mod bench;
 mod chart;
 mod checkpoint;
 mod device;
@@ -16,6 +17,7 @@ mod eval_request;
 mod evaluate;
 mod export;
 mod learner;
+mod native;
 mod net;
 mod observer;
 mod onnx;
@@ -30,6 +32,7 @@ mod spec;
 mod trainer;
 mod training_run;
 
+pub use bench::{TrainBench, bench_train, peak_rss_mib};
 pub use burn;
 pub use chart::{Panel, plot_training, read_episodes, render as render_chart, save as save_chart};
 pub use checkpoint::{
@@ -43,7 +46,7 @@ pub use evaluate::{
     load_policy_at,
 };
 pub use export::{CheckpointChoice, choose_checkpoint, export_bundle};
-pub use learner::{HostObs, Learner, PolicySample, Rollout, UpdateStats, head_for};
+pub use learner::{HostObs, Learner, LearnerTimings, PolicySample, Rollout, UpdateStats, head_for};
 pub use net::{ActorCritic, ActorCriticConfig, HeadKind, NetworkKind, ObsBatch};
 pub use observer::{NoObserver, StepView, TrainObserver};
 pub use onnx::{OnnxModel, export_onnx};

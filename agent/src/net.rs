@@ -199,8 +199,8 @@ pub struct ActorCritic {
     pub(crate) vector_dense: Vec<Linear>,
     pub(crate) middleware: Linear,
     pub(crate) policy: Linear,
-    value: Linear,
-    log_std: Option<Param<Tensor<1>>>,
+    pub(crate) value: Linear,
+    pub(crate) log_std: Option<Param<Tensor<1>>>,
     pub(crate) tanh: bool,
     pub(crate) camera_as_vector: bool,
 }

@@ -87,6 +87,9 @@ pub struct TrainOptions {
     pub device_kind: DeviceKind,
     /// The compute device (plain; autodiff is added for training).
     pub device: Device,
+    /// The learner acts and updates on chicane's native CPU kernels:
+    /// device `cpu` with a network they cover (camera-only CNNs).
+    pub native: bool,
     /// Checkpoints kept. Default 3.
     pub checkpoints_kept: usize,
     /// GAE lambda. Default 0.95.

@@ -290,6 +290,7 @@ impl RunRequest {
                 clone_from,
                 device_kind,
                 device,
+                native: device_kind == DeviceKind::Cpu && crate::native::covers(&spec.network),
                 checkpoints_kept: 3,
                 gae_lambda: 0.95,
             },

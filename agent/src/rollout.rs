@@ -136,6 +136,8 @@ pub struct RolloutWorker {
     ep_reward: Vec<f64>,
     ep_start_ms: Vec<u128>,
     pending_rows: Vec<Vec<String>>,
+    env_wall_s: f64,
+    observe_s: f64,
 }
 
 impl std::fmt::Debug for RolloutWorker {
@@ -183,12 +185,24 @@ impl RolloutWorker {
             ep_reward: vec![0.0; num_envs],
             ep_start_ms: vec![now_ms(); num_envs],
             pending_rows: vec![Vec::new(); num_envs],
+            env_wall_s: 0.0,
+            observe_s: 0.0,
         })
     }
 
     /// Number of envs.
     pub fn num_envs(&self) -> usize {
         self.num_envs
+    }
+
+    /// Where this worker's time went since it was made or the timings were
+    /// last taken, zeroing them: `(envs' CPU time by part, wall time in
+    /// the vector env's step, time building observation batches)`.
+    pub fn take_timings(&mut self) -> (chicane_sim::StepTimings, f64, f64) {
+        let t = (self.venv.take_timings(), self.env_wall_s, self.observe_s);
+        self.env_wall_s = 0.0;
+        self.observe_s = 0.0;
+        t
     }
 
     /// Gives every env a fresh instance of `run`'s reward function (a
@@ -236,10 +250,14 @@ impl RolloutWorker {
         let mut finished: Vec<WorkerEpisode> = Vec::new();
         let mut steps_this = 0usize;
         loop {
+            let started = std::time::Instant::now();
             let batch = self.obs.batch(self.venv.lidar_batch());
+            self.observe_s += started.elapsed().as_secs_f64();
             let samples = learner.act(&batch, rng, false)?;
             let actions: Vec<_> = samples.iter().map(|s| s.action).collect();
+            let started = std::time::Instant::now();
             self.venv.step(&actions)?;
+            self.env_wall_s += started.elapsed().as_secs_f64();
             steps_this += 1;
             self.step_count += 1;
             observer.steps(n as u64);

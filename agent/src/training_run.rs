@@ -76,6 +76,9 @@ impl TrainingRun {
             &opts.device,
             run.seed,
         )?;
+        if opts.native {
+            learner.use_native()?;
+        }
         let mut state = TrainerState {
             rng_seed: run.seed ^ 0x5eed_c41c_a9e0,
             ..TrainerState::default()

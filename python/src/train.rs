@@ -75,8 +75,8 @@ impl RustRolloutWorker {
         let kind = network_for(&run, requested);
         let spec = agent_spec(&run, kind).map_err(py_err)?;
         let ppo = ppo_from_run(&run, GAE_LAMBDA).map_err(py_err)?;
-        let device = DeviceKind::Flex.device().map_err(py_err)?;
-        let policy = Learner::new(
+        let device = DeviceKind::Cpu.device().map_err(py_err)?;
+        let mut policy = Learner::new(
             spec.network.clone(),
             ppo,
             run.action_space.clone(),
@@ -84,6 +84,8 @@ impl RustRolloutWorker {
             seed,
         )
         .map_err(py_err)?;
+        // acting on chicane's native kernels where they cover the network
+        policy.use_native().map_err(py_err)?;
         let worker = RolloutWorker::new(&run, spec.preprocess, num_envs, num_threads, seed, 0)
             .map_err(py_err)?;
         Ok(RustRolloutWorker {

@@ -32,7 +32,7 @@ pub use config::{
 pub use drivers::{Driver, PurePursuit, RandomDriver, nearest_action};
 pub use env::{
     EnvAssets, EpisodeStatus, Info, LineData, Observation, ObservationSpace, RACING_LINE_CLEARANCE,
-    REFERENCE_AHEAD_OF_REAR_AXLE, RaceEnv, ResetOptions, Transition,
+    REFERENCE_AHEAD_OF_REAR_AXLE, RaceEnv, ResetOptions, StepTimings, Transition,
 };
 pub use error::SimError;
 pub use heatmap::{RewardHeatMap, reward_heat_map};

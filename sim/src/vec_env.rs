@@ -1,7 +1,9 @@
 //! `VecEnv`: many `RaceEnv`s stepped in parallel into one batch.
 
 use crate::config::SimConfig;
-use crate::env::{EnvAssets, Info, Observation, ObservationSpace, RaceEnv, ResetOptions};
+use crate::env::{
+    EnvAssets, Info, Observation, ObservationSpace, RaceEnv, ResetOptions, StepTimings,
+};
 use crate::error::SimError;
 use chicane_core::{Action, ActionSpace};
 use chicane_reward::RewardFunction;
@@ -108,6 +110,16 @@ impl VecEnv {
             pool,
             assets,
         })
+    }
+
+    /// Where the sub-envs' step time went (CPU seconds summed over the
+    /// envs, which run in parallel), zeroing it.
+    pub fn take_timings(&mut self) -> StepTimings {
+        let mut t = StepTimings::default();
+        for e in &mut self.envs {
+            t += e.take_timings();
+        }
+        t
     }
 
     /// Number of sub-envs.

@@ -1,7 +1,7 @@
 //! A learner's weights and optimizer state: burnpack files in a
 //! checkpoint folder, or bytes for remote workers.
 
-use super::Learner;
+use super::{Learner, native};
 use crate::error::AgentError;
 use burn::module::Module;
 use burn::optim::AdamConfig;
@@ -9,7 +9,8 @@ use std::path::Path;
 
 impl Learner {
     /// Writes the weights (`model.bpk`) and the optimizer state
-    /// (`optimizer.bpk`) into `dir`, which must exist.
+    /// (`optimizer.bpk`, or `optimizer.native` on the native path) into
+    /// `dir`, which must exist.
     ///
     /// # Errors
     /// [`AgentError::Checkpoint`] naming the file.
@@ -22,6 +23,9 @@ impl Learner {
                 path: m.clone(),
                 detail: e.to_string(),
             })?;
+        if let Some(nat) = &self.native {
+            return nat.save(dir);
+        }
         let o = dir.join("optimizer.bpk");
         self.optim.save(&o).map_err(|e| AgentError::Checkpoint {
             path: o.clone(),
@@ -67,13 +71,17 @@ impl Learner {
             .clone()
             .try_load_record(record)
             .map_err(|e| err(format!("{e} (weights of a different network)")))?;
+        if let Some(nat) = self.native.as_mut() {
+            nat.reload(&model)?;
+        }
         self.model = model;
         self.inference = self.model.valid();
         Ok(())
     }
 
     /// Loads the weights from `dir/model.bpk` and, with `with_optimizer`,
-    /// the optimizer state from `dir/optimizer.bpk`.
+    /// the optimizer state from `dir/optimizer.bpk` (`dir/optimizer.native`
+    /// on the native path); without, the optimizer starts afresh.
     ///
     /// # Errors
     /// [`AgentError::Checkpoint`] naming the file that is missing, corrupt or
@@ -94,12 +102,28 @@ impl Learner {
                 path: m.clone(),
                 detail: format!("{e} (a different network, or a damaged file)"),
             })?;
+        if let Some(nat) = self.native.as_mut() {
+            let adam = with_optimizer
+                .then(|| nat.read_optimizer(dir))
+                .transpose()?;
+            nat.replace(&model, adam)?;
+            self.model = model;
+            self.inference = self.model.valid();
+            return Ok(());
+        }
         let optim = if with_optimizer {
             let o = dir.join("optimizer.bpk");
             if !o.is_file() {
+                let native = dir.join(native::OPTIMIZER_FILE).is_file();
                 return Err(AgentError::Checkpoint {
                     path: o,
-                    detail: "missing".into(),
+                    detail: if native {
+                        "missing: this checkpoint was trained on chicane's native CPU path (its \
+                         optimizer state is optimizer.native); resume it with --device cpu"
+                            .into()
+                    } else {
+                        "missing".into()
+                    },
                 });
             }
             self.optim

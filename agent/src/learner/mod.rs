@@ -7,6 +7,9 @@ use crate::ppo::{PpoConfig, categorical_log_prob_entropy, gaussian_log_prob_entr
 use sampling::{sample_categorical, sample_gaussian, to_action};
 
 mod io;
+mod native;
+#[cfg(test)]
+mod native_tests;
 mod sampling;
 
 use burn::module::{Module, ModuleVisitor, Param};
@@ -94,6 +97,26 @@ pub struct Learner {
     model: ActorCritic,
     inference: ActorCritic,
     optim: ModuleOptimizer,
+    /// The native CPU path ([`Learner::use_native`]); the burn model is
+    /// kept in step with it after every update.
+    native: Option<native::NativeState>,
+    timings: std::sync::Mutex<LearnerTimings>,
+}
+
+/// Where a learner's time went (s, since it was made or
+/// [`Learner::take_timings`] last took them): for `chicane bench train`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct LearnerTimings {
+    /// Policy and value inference for acting (`act`, `values`).
+    pub inference_s: f64,
+    /// Gathering minibatches and moving them to the device.
+    pub batch_s: f64,
+    /// The update's forward pass and loss.
+    pub forward_s: f64,
+    /// Backpropagation and gradient clipping.
+    pub backward_s: f64,
+    /// The Adam step.
+    pub optimizer_s: f64,
 }
 
 impl std::fmt::Debug for Learner {
@@ -101,11 +124,26 @@ impl std::fmt::Debug for Learner {
         f.debug_struct("Learner")
             .field("network", &self.net.network)
             .field("params", &self.model.num_params())
+            .field("native", &self.native.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl Learner {
+    fn time(&self, f: impl FnOnce(&mut LearnerTimings) -> &mut f64, since: std::time::Instant) {
+        *f(&mut self.timings_mut()) += since.elapsed().as_secs_f64();
+    }
+
+    /// The timings, whatever a panicking holder left.
+    fn timings_mut(&self) -> std::sync::MutexGuard<'_, LearnerTimings> {
+        self.timings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The timings so far, zeroing them.
+    pub fn take_timings(&self) -> LearnerTimings {
+        std::mem::take(&mut *self.timings_mut())
+    }
+
     /// A fresh agent. Weights are initialised from `seed` on `device` (a
     /// plain device; gradients are enabled here).
     ///
@@ -131,7 +169,9 @@ impl Learner {
         let model = net.init(&device)?;
         let inference = model.valid();
         Ok(Learner {
+            timings: std::sync::Mutex::new(LearnerTimings::default()),
             optim: AdamConfig::new().with_epsilon(1e-5).init(),
+            native: None,
             net,
             ppo,
             action_space,
@@ -139,6 +179,26 @@ impl Learner {
             model,
             inference,
         })
+    }
+
+    /// Moves acting and the PPO update onto chicane's own CPU kernels
+    /// (`crate::native`, verified against burn in `agent/tests/native.rs`)
+    /// when they cover the network: camera-only convolutional networks.
+    /// Returns whether they do; the learner stays on burn otherwise. Call
+    /// it before [`Learner::load`]: the native path keeps its optimizer
+    /// state in `optimizer.native`, not burn's `optimizer.bpk`.
+    ///
+    /// # Errors
+    /// [`AgentError::Shape`] when the model does not match its config (a
+    /// bug).
+    pub fn use_native(&mut self) -> Result<bool, AgentError> {
+        self.native = native::NativeState::of(&self.net, &self.model)?;
+        Ok(self.native.is_some())
+    }
+
+    /// True when acting and updates run on the native CPU path.
+    pub fn is_native(&self) -> bool {
+        self.native.is_some()
     }
 
     /// The inference copy of the network (no autodiff).
@@ -177,7 +237,8 @@ impl Learner {
         self.model.num_params()
     }
 
-    fn batch(&self, obs: &HostObs, device: &Device) -> Result<ObsBatch, AgentError> {
+    /// Checks that `obs` fits the network's inputs.
+    fn check_obs(&self, obs: &HostObs) -> Result<(), AgentError> {
         let n = obs.n;
         let want_cam = self.net.camera.map_or(0, |[c, h, w]| n * c * h * w);
         let want_vec = self.net.vector.map_or(0, |l| n * l);
@@ -191,6 +252,12 @@ impl Learner {
                 self.net.vector
             )));
         }
+        Ok(())
+    }
+
+    fn batch(&self, obs: &HostObs, device: &Device) -> Result<ObsBatch, AgentError> {
+        self.check_obs(obs)?;
+        let n = obs.n;
         Ok(ObsBatch {
             camera: self
                 .net
@@ -205,6 +272,29 @@ impl Learner {
                 .filter(|_| !obs.vector.is_empty())
                 .map(|l| Tensor::from_data(TensorData::new(obs.vector.clone(), [n, l]), device)),
         })
+    }
+
+    /// Policy outputs `[n, A]`, values `[n]` and the Gaussian log std `[A]`
+    /// (empty for a categorical head) of `obs`.
+    #[allow(clippy::type_complexity)]
+    fn outputs(&self, obs: &HostObs) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>), AgentError> {
+        if let Some(nat) = &self.native {
+            self.check_obs(obs)?;
+            let (policy, values) = nat.forward(&obs.camera, obs.n);
+            let log_std = nat.log_std().map_or_else(Vec::new, <[f32]>::to_vec);
+            return Ok((policy, values, log_std));
+        }
+        let plain = self.device.clone().without_autodiff();
+        let (policy, value) = self.inference.forward(&self.batch(obs, &plain)?);
+        let log_std = match self.inference.log_std() {
+            Some(t) => host_vec(t, "log_std")?,
+            None => Vec::new(),
+        };
+        Ok((
+            host_vec(policy, "policy")?,
+            host_vec(value, "value")?,
+            log_std,
+        ))
     }
 
     /// Samples an action for each observation (or takes the most likely
@@ -222,15 +312,10 @@ impl Learner {
         rng: &mut impl Rng,
         deterministic: bool,
     ) -> Result<Vec<PolicySample>, AgentError> {
-        let plain = self.device.clone().without_autodiff();
-        let (policy, value) = self.inference.forward(&self.batch(obs, &plain)?);
+        let started = std::time::Instant::now();
+        let (out, values, log_std) = self.outputs(obs)?;
         let a = self.net.head.outputs();
-        let out = host_vec(policy, "policy")?;
-        let values = host_vec(value, "value")?;
-        let log_std: Vec<f32> = match self.inference.log_std() {
-            Some(t) => host_vec(t, "log_std")?,
-            None => Vec::new(),
-        };
+        self.time(|t| &mut t.inference_s, started);
         Ok((0..obs.n)
             .map(|i| {
                 let row = &out[i * a..(i + 1) * a];
@@ -258,13 +343,13 @@ impl Learner {
     /// # Errors
     /// As [`Learner::act`].
     pub fn policy_output(&self, obs: &HostObs) -> Result<Vec<f32>, AgentError> {
-        let plain = self.device.clone().without_autodiff();
-        let (policy, _) = self.inference.forward(&self.batch(obs, &plain)?);
-        let policy = match self.net.head {
-            HeadKind::Categorical(_) => burn::tensor::activation::softmax(policy, 1),
-            HeadKind::Gaussian(_) => policy,
-        };
-        host_vec(policy, "policy")
+        let (mut policy, _, _) = self.outputs(obs)?;
+        if let HeadKind::Categorical(a) = self.net.head {
+            for row in policy.chunks_exact_mut(a.max(1)) {
+                sampling::softmax_in_place(row);
+            }
+        }
+        Ok(policy)
     }
 
     /// State values of a batch of observations.
@@ -275,9 +360,10 @@ impl Learner {
     /// # Errors
     /// As [`Learner::act`].
     pub fn values(&self, obs: &HostObs) -> Result<Vec<f32>, AgentError> {
-        let plain = self.device.clone().without_autodiff();
-        let (_, value) = self.inference.forward(&self.batch(obs, &plain)?);
-        host_vec(value, "value")
+        let started = std::time::Instant::now();
+        let (_, values, _) = self.outputs(obs)?;
+        self.time(|t| &mut t.inference_s, started);
+        Ok(values)
     }
 
     /// One PPO update: `num_epochs` passes over `rollout` in shuffled
@@ -304,6 +390,7 @@ impl Learner {
         for _ in 0..self.ppo.num_epochs {
             idx.shuffle(rng);
             for chunk in idx.chunks(self.ppo.batch_size) {
+                let started = std::time::Instant::now();
                 let b = chunk.len();
                 let mut obs = HostObs {
                     n: b,
@@ -336,7 +423,19 @@ impl Learner {
                     let std = var.sqrt() + 1e-8;
                     adv.iter_mut().for_each(|a| *a = (*a - mean) / std);
                 }
-                let s = self.step(&obs, raw, old_lp, adv, ret)?;
+                self.time(|t| &mut t.batch_s, started);
+                let s = match self.native.as_mut() {
+                    Some(nat) => {
+                        let (s, [f, b, o]) =
+                            nat.step(&self.ppo, &obs.camera, &raw, &old_lp, &adv, &ret)?;
+                        let mut t = self.timings.lock().unwrap_or_else(|e| e.into_inner());
+                        t.forward_s += f;
+                        t.backward_s += b;
+                        t.optimizer_s += o;
+                        s
+                    }
+                    None => self.step(&obs, raw, old_lp, adv, ret)?,
+                };
                 stats.policy_loss += s.policy_loss;
                 stats.value_loss += s.value_loss;
                 stats.entropy += s.entropy;
@@ -353,6 +452,9 @@ impl Learner {
         stats.approx_kl /= count;
         stats.clip_fraction /= count;
         stats.grad_norm /= count;
+        if let Some(nat) = &self.native {
+            native::from_flat(&mut self.model, &nat.layout, &nat.params);
+        }
         self.inference = self.model.valid();
         Ok(stats)
     }
@@ -365,6 +467,7 @@ impl Learner {
         adv: Vec<f32>,
         ret: Vec<f32>,
     ) -> Result<UpdateStats, AgentError> {
+        let started = std::time::Instant::now();
         let dev = &self.device;
         let b = old_lp.len();
         let (policy, values) = self.model.forward(&self.batch(obs, dev)?);
@@ -402,14 +505,19 @@ impl Learner {
                 return Err(AgentError::NonFinite(name.into()));
             }
         }
+        self.time(|t| &mut t.forward_s, started);
+        let started = std::time::Instant::now();
         let grads = loss.total.backward();
         let mut grads = GradientsParams::from_grads(grads, &self.model);
         let norm = clip_grad_norm(&self.model, &mut grads, self.ppo.max_grad_norm as f32);
         if !norm.is_finite() {
             return Err(AgentError::NonFinite("gradient norm".into()));
         }
+        self.time(|t| &mut t.backward_s, started);
+        let started = std::time::Instant::now();
         let model = self.model.clone();
         self.model = self.optim.step(self.ppo.lr, model, grads);
+        self.time(|t| &mut t.optimizer_s, started);
         Ok(UpdateStats {
             policy_loss: loss.policy,
             value_loss: loss.value,

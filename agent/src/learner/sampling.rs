@@ -38,6 +38,14 @@ pub fn head_for(space: &ActionSpace) -> HeadKind {
     }
 }
 
+/// Replaces logits with their softmax probabilities.
+pub(super) fn softmax_in_place(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    row.iter_mut().for_each(|l| *l = (*l - max).exp());
+    let sum: f32 = row.iter().sum();
+    row.iter_mut().for_each(|p| *p /= sum);
+}
+
 /// Softmax sampling on the host. Returns `([index], log_prob)`.
 pub(super) fn sample_categorical(
     logits: &[f32],

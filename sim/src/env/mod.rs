@@ -28,9 +28,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::f64::consts::PI;
 use std::sync::Arc;
+use std::time::Instant;
 pub use types::{
     EpisodeStatus, Info, Observation, ObservationSpace, REFERENCE_AHEAD_OF_REAR_AXLE, ResetOptions,
-    Transition,
+    StepTimings, Transition,
 };
 
 /// One simulated car on one track: physics, sensors, rules and reward.
@@ -48,6 +49,7 @@ pub struct RaceEnv {
     obs: Observation,
     scratch: Vec<u8>,
     boxes: Vec<BoxBody>,
+    timings: StepTimings,
 }
 
 impl std::fmt::Debug for RaceEnv {
@@ -108,6 +110,7 @@ impl RaceEnv {
             obs,
             scratch: Vec::new(),
             boxes: Vec::new(),
+            timings: StepTimings::default(),
         })
     }
 
@@ -169,6 +172,28 @@ impl RaceEnv {
     /// # Errors
     /// As [`RaceEnv::reset`].
     pub fn reset_in_place(
+        &mut self,
+        seed: Option<u64>,
+        options: ResetOptions,
+    ) -> Result<Info, SimError> {
+        let started = Instant::now();
+        let info = self.reset_untimed(seed, options);
+        self.timings.reset_s += started.elapsed().as_secs_f64();
+        info
+    }
+
+    /// Where this env's step time went since it was made or
+    /// [`RaceEnv::take_timings`] last took them.
+    pub fn timings(&self) -> StepTimings {
+        self.timings
+    }
+
+    /// The timings so far, zeroing them.
+    pub fn take_timings(&mut self) -> StepTimings {
+        std::mem::take(&mut self.timings)
+    }
+
+    fn reset_untimed(
         &mut self,
         seed: Option<u64>,
         options: ResetOptions,
@@ -329,6 +354,7 @@ impl RaceEnv {
         let speed_cmd = speed.clamp(self.cfg.vehicle.min_speed, self.cfg.vehicle.max_speed);
         let dt = self.cfg.physics.dt();
         let track = Arc::clone(&self.assets.track);
+        let physics_started = Instant::now();
         for _ in 0..self.cfg.physics.substeps {
             if !self.objects.bots.is_empty() {
                 self.objects
@@ -349,6 +375,8 @@ impl RaceEnv {
                 physics.step(steer_deg.to_radians(), speed_cmd);
             }
         }
+        self.timings.physics_s += physics_started.elapsed().as_secs_f64();
+        self.timings.steps += 1;
         let state = self.car_state();
         let ep = self.ep.as_mut().expect("checked above");
         ep.step += 1;
@@ -382,10 +410,12 @@ impl RaceEnv {
             step,
         );
         params.steps = step;
+        let reward_started = Instant::now();
         let value = self
             .reward
             .reward(&params)
             .and_then(|r| check_reward(self.reward.name(), r));
+        self.timings.reward_s += reward_started.elapsed().as_secs_f64();
         let mut reward = match value {
             Ok(r) => r,
             Err(source) => {
@@ -410,7 +440,9 @@ impl RaceEnv {
         if let Some(ep) = self.ep.as_mut() {
             ep.done = terminated || truncated;
         }
+        let render_started = Instant::now();
         self.observe(&state);
+        self.timings.render_s += render_started.elapsed().as_secs_f64();
         let info = self.info(params, status, wheels, state, (steer_deg, speed));
         Ok((reward, terminated, truncated, info))
     }

@@ -142,3 +142,29 @@ pub struct ResetOptions {
     /// Drive this way.
     pub direction: Option<Direction>,
 }
+
+/// Where an env's step time went (CPU seconds, summed since the env was
+/// made or the timings were taken): for `chicane bench train`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct StepTimings {
+    /// Rapier steps (with the tyres and bot cars).
+    pub physics_s: f64,
+    /// Camera and lidar.
+    pub render_s: f64,
+    /// The reward function (its params included).
+    pub reward_s: f64,
+    /// Resets (the car rebuilt, objects placed, the first frame).
+    pub reset_s: f64,
+    /// Steps taken.
+    pub steps: u64,
+}
+
+impl std::ops::AddAssign for StepTimings {
+    fn add_assign(&mut self, o: StepTimings) {
+        self.physics_s += o.physics_s;
+        self.render_s += o.render_s;
+        self.reward_s += o.reward_s;
+        self.reset_s += o.reset_s;
+        self.steps += o.steps;
+    }
+}
