@@ -1,10 +1,19 @@
 //! `chicane action-space`: generate a discrete action space the way
-//! DeepRacer's console does, as a `model_metadata.json`.
+//! DeepRacer's console does, or fitted to the racing-line reference
+//! driver's commands (`--from-raceline`), as a `model_metadata.json`.
 
 use anyhow::{Context, Result, anyhow};
-use chicane_core::{ModelMetadata, Sensor, generate_discrete};
+use chicane_core::{ActionSpace, ModelMetadata, Sensor, generate_discrete};
+use chicane_reward::FollowCenterLine;
+use chicane_sim::{
+    RaceEnv, RacingLineDriver, SimConfig, drive_reference_lap, fit_discrete_actions,
+};
 use clap::Args;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Steps one reference lap may take at most (a 60 m track at 0.5 m/s).
+const MAX_LAP_STEPS: u64 = 2_000;
 
 /// Arguments of `chicane action-space`.
 #[derive(Debug, Args)]
@@ -21,6 +30,25 @@ pub struct ActionSpaceArgs {
     /// Number of speeds, spread evenly up to the top speed.
     #[arg(long, default_value_t = 2)]
     speed_levels: usize,
+    /// Fit the actions to what the racing-line reference driver commands
+    /// on this track (a built-in name, a chicane .toml or a DeepRacer .npy):
+    /// k-means over its (steering, speed) commands of one lap.
+    #[arg(long, value_name = "TRACK", conflicts_with_all = ["max_steering", "steering_levels", "max_speed", "speed_levels"])]
+    from_raceline: Option<String>,
+    /// How many actions `--from-raceline` fits (DeepRacer: 2 to 30).
+    #[arg(long, default_value_t = 10, requires = "from_raceline")]
+    actions: usize,
+    /// Clearance between the wheels and the borders (m) of the racing line
+    /// (as `chicane track raceline --margin`).
+    #[arg(long, default_value_t = 0.1, requires = "from_raceline")]
+    margin: f64,
+    /// Seed of the clustering's k-means++ starts.
+    #[arg(long, default_value_t = 0, requires = "from_raceline")]
+    seed: u64,
+    /// The car: a run file or custom_files folder whose [sim.vehicle] sets
+    /// its limits [default: the built-in car].
+    #[arg(long, requires = "from_raceline")]
+    config: Option<PathBuf>,
     /// Write the model_metadata.json here instead of printing it.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -28,17 +56,20 @@ pub struct ActionSpaceArgs {
 
 /// Runs `chicane action-space`.
 pub fn run(args: ActionSpaceArgs) -> Result<()> {
-    let space = generate_discrete(
-        args.max_steering,
-        args.steering_levels,
-        args.max_speed,
-        args.speed_levels,
-    )
-    .map_err(|e| {
-        anyhow!(
-            "{e}; DeepRacer allows 2 to 30 actions, steering up to 30 deg and speeds 0.1 to 4 m/s"
+    let space = match &args.from_raceline {
+        Some(track) => from_raceline(track, &args)?,
+        None => generate_discrete(
+            args.max_steering,
+            args.steering_levels,
+            args.max_speed,
+            args.speed_levels,
         )
-    })?;
+        .map_err(|e| {
+            anyhow!(
+                "{e}; DeepRacer allows 2 to 30 actions, steering up to 30 deg and speeds 0.1 to 4 m/s"
+            )
+        })?,
+    };
     let meta = ModelMetadata {
         action_space: space,
         sensor: vec![Sensor::FrontFacingCamera],
@@ -57,4 +88,57 @@ pub fn run(args: ActionSpaceArgs) -> Result<()> {
         None => println!("{text}"),
     }
     Ok(())
+}
+
+/// The racing-line reference driver laps `track` on the full continuous
+/// range; its commands are clustered into `args.actions` actions, and the
+/// same driver laps again restricted to them. Both lap times go to stderr
+/// (stdout may be the JSON).
+fn from_raceline(track_name: &str, args: &ActionSpaceArgs) -> Result<ActionSpace> {
+    if !(2..=30).contains(&args.actions) {
+        anyhow::bail!(
+            "--actions {}: DeepRacer's action spaces hold 2 to 30 actions",
+            args.actions
+        );
+    }
+    let track = Arc::new(chicane_tracks::load(track_name)?);
+    let cfg = match &args.config {
+        Some(p) => chicane_config::load_run(Some(p))?.sim,
+        None => SimConfig::default(),
+    };
+    let line = crate::raceline_cmd::compute(&track, &cfg.vehicle, args.margin, 0.1, false)?;
+    let lap = |space: ActionSpace| -> Result<chicane_sim::ReferenceLap> {
+        let mut env = RaceEnv::new(
+            cfg.clone(),
+            Arc::clone(&track),
+            space,
+            Box::new(FollowCenterLine),
+        )?;
+        let mut driver = RacingLineDriver::new(&line);
+        Ok(drive_reference_lap(
+            &mut env,
+            &mut driver,
+            args.seed,
+            MAX_LAP_STEPS,
+        )?)
+    };
+    let reference = lap(ActionSpace::full_continuous())?;
+    let actions = fit_discrete_actions(&reference.commands, args.actions, args.seed)
+        .map_err(|e| anyhow!("--actions: {e}"))?;
+    let space = ActionSpace::Discrete(actions);
+    let fitted = lap(space.clone())?;
+    let show = |l: &chicane_sim::ReferenceLap| match l.lap_time {
+        Some(t) => format!("{t:.2} s"),
+        None => format!("no lap ({})", l.status.as_str()),
+    };
+    eprintln!(
+        "{}: racing line predicted {:.2} s; the reference driver lapped in {} on the continuous range and {} with these {} actions ({} commands clustered)",
+        track.name(),
+        line.lap_time,
+        show(&reference),
+        show(&fitted),
+        args.actions,
+        reference.commands.len()
+    );
+    Ok(space)
 }

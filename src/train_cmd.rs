@@ -146,9 +146,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
         });
     }
     eprintln!(
-        "training on {} ({:.2} m) with {} | reward {} | {} envs | network {} | device {} | run folder {}",
+        "training on {} ({:.2} m) by {} with {} | reward {} | {} envs | network {} | device {} | run folder {}",
         run.track.name(),
         run.track.length(),
+        match run.training_algorithm {
+            chicane_core::TrainingAlgorithm::VanillaPg => {
+                "vanilla_pg (one pass per rollout)".to_string()
+            }
+            other => other.name().to_string(),
+        },
         match &run.action_space {
             chicane_core::ActionSpace::Discrete(l) => format!("{} discrete actions", l.len()),
             chicane_core::ActionSpace::Continuous { .. } => "a continuous action space".into(),

@@ -126,6 +126,81 @@ fn action_space_like_the_console() {
     assert!(err.contains("35 discrete actions"), "{err}");
 }
 
+/// As a competitor would: a DeepRacer track file in a fresh folder, a
+/// relative path, the metadata written beside it; the fitted actions must
+/// still let the racing-line driver lap, close to its continuous lap.
+#[test]
+fn action_space_from_the_racing_line() {
+    let dir = temp_dir("from-raceline");
+    std::fs::copy(
+        support::shared_track("reinvent_base"),
+        dir.join("reinvent_base.npy"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chicane"))
+        .current_dir(&dir)
+        .args([
+            "action-space",
+            "--from-raceline",
+            "reinvent_base.npy",
+            "--actions",
+            "8",
+            "--out",
+            "model_metadata.json",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("model_metadata.json")).unwrap())
+            .unwrap();
+    let list = v["action_space"].as_array().unwrap();
+    assert_eq!(list.len(), 8);
+    let speeds: Vec<f64> = list.iter().map(|a| a["speed"].as_f64().unwrap()).collect();
+    let steers: Vec<f64> = list
+        .iter()
+        .map(|a| a["steering_angle"].as_f64().unwrap())
+        .collect();
+    assert!(
+        speeds.iter().all(|&s| (0.1..=4.0).contains(&s)),
+        "{speeds:?}"
+    );
+    assert!(steers.iter().all(|&s| s.abs() <= 30.0), "{steers:?}");
+    assert!(
+        speeds.windows(2).all(|w| w[0] <= w[1]),
+        "sorted by speed: {speeds:?}"
+    );
+    assert!(
+        speeds.last().unwrap() - speeds[0] > 0.5,
+        "the racing line varies its speed: {speeds:?}"
+    );
+    // "... lapped in 9.87 s on the continuous range and 10.12 s with these 8 actions ..."
+    let times: Vec<f64> = err
+        .split(" s")
+        .filter_map(|part| part.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(times.len(), 3, "predicted, continuous, fitted: {err}");
+    assert!(
+        times[2] <= 1.25 * times[1],
+        "the 8 fitted actions lap within 25% of the continuous reference: {err}"
+    );
+    let track = support::shared_track("reinvent_base");
+    let err = fails(&[
+        "action-space",
+        "--from-raceline",
+        track.to_str().unwrap(),
+        "--actions",
+        "40",
+    ]);
+    assert!(
+        err.contains("--actions") && err.contains("2 to 30"),
+        "{err}"
+    );
+    let err = fails(&["action-space", "--actions", "8"]);
+    assert!(err.contains("--from-raceline"), "{err}");
+}
+
 #[test]
 fn config_show_prints_the_resolved_defaults() {
     let text = ok(&["config", "show"]);

@@ -154,6 +154,42 @@ fn train_writes_its_outputs_and_resumes() {
     assert!(kept >= 2, "the older checkpoints are kept");
 }
 
+/// `training_algorithm = "vanilla_pg"` in a run file trains the vanilla
+/// policy gradient: one pass over each rollout whatever `num_epochs` says
+/// (PPO's), written into the run's metadata as the algorithm.
+#[test]
+fn vanilla_pg_trains_one_pass_per_rollout() {
+    let dir = temp_dir("vanilla");
+    let cfg = dir.join("vpg.toml");
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(small_config(&dir))
+            .unwrap()
+            .replace("seed = 3", "seed = 3\ntraining_algorithm = \"vanilla_pg\""),
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let out = support::chicane(&train_args(
+        cfg.to_str().unwrap(),
+        run.to_str().unwrap(),
+        "1s",
+    ));
+    let header = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{header}");
+    assert!(header.contains("by vanilla_pg"), "{header}");
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("model_metadata.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["training_algorithm"], "vanilla_pg");
+    let it = &metrics(&run, "iteration")[0]["record"];
+    let samples = it["total_steps"].as_u64().unwrap();
+    assert_eq!(
+        it["update"]["gradient_steps"].as_u64().unwrap(),
+        samples.div_ceil(32),
+        "one pass of minibatches of 32: {it}"
+    );
+}
+
 #[test]
 fn clone_and_evaluate() {
     let dir = temp_dir("clone");

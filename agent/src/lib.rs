@@ -46,14 +46,17 @@ pub use evaluate::{
     load_policy_at,
 };
 pub use export::{CheckpointChoice, choose_checkpoint, export_bundle};
-pub use learner::{HostObs, Learner, LearnerTimings, PolicySample, Rollout, UpdateStats, head_for};
+pub use learner::{
+    HostObs, Learner, LearnerTimings, PolicySample, Rollout, UpdateStats, clipped_gaussian_mean,
+    head_for,
+};
 pub use net::{ActorCritic, ActorCriticConfig, HeadKind, NetworkKind, ObsBatch};
 pub use observer::{NoObserver, StepView, TrainObserver};
 pub use onnx::{OnnxModel, export_onnx};
 pub use options::{RolloutLength, StopConditions, StopReason, TrainOptions, parse_duration};
 pub use ppo::{
-    PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy, gae, gaussian_log_prob_entropy,
-    ppo_loss,
+    PolicyObjective, PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy, gae,
+    gaussian_log_prob_entropy, ppo_loss,
 };
 pub use records::{EpisodeRecord, IterationRecord, TrainSummary, WorkerEpisode};
 pub use request::{OutputPolicy, RunPlan, RunRequest};

@@ -4,8 +4,9 @@
 //!
 //! The graph takes the preprocessed observation, exactly what the network
 //! sees in training, and returns the policy: action probabilities (softmax
-//! of the logits) for a discrete action space, the Gaussian mean in
-//! `[-1, 1]` units for a continuous one. Preprocessing (u8 -> f32, box
+//! of the logits) for a discrete action space, the mean action in `[-1, 1]`
+//! units for a continuous one (the mean of the Gaussian clipped to the
+//! range, what the env receives on average: `clipped_gaussian_mean`). Preprocessing (u8 -> f32, box
 //! downscale, frame stacking) stays outside the graph, in `chicane-core`,
 //! where training and the car share it.
 
@@ -104,8 +105,13 @@ pub fn export_onnx(learner: &Learner) -> Result<OnnxModel, AgentError> {
             ));
         }
         OutputKind::GaussianMean => {
+            let log_std = model.log_std().ok_or_else(|| {
+                AgentError::Shape("ONNX export: a Gaussian head without log_std".into())
+            })?;
+            let sigma = g.weight("policy.sigma", log_std.exp())?;
+            let mean = g.clipped_gaussian_mean(&logits, &sigma);
             g.nodes
-                .push(node("Identity", "mean", vec![logits], name, vec![]));
+                .push(node("Identity", "mean", vec![mean], name, vec![]));
         }
     }
     let outputs = vec![value_info(name, vec![batch(), dim(n)])];
@@ -195,6 +201,68 @@ impl GraphBuilder {
             ..Default::default()
         });
         Ok(name.to_string())
+    }
+
+    /// A constant `[1]` float tensor.
+    fn constant(&mut self, name: &str, v: f32) -> String {
+        self.initializers.push(pb::TensorProto {
+            dims: vec![1],
+            data_type: pb::tensor_proto::DataType::Float as i32,
+            float_data: vec![v],
+            name: name.to_string(),
+            ..Default::default()
+        });
+        name.to_string()
+    }
+
+    fn binary(&mut self, op: &str, name: &str, x: &str, y: &str) -> String {
+        self.node(op, name, vec![x.to_string(), y.to_string()], vec![])
+    }
+
+    /// The mean of `N(mean, sigma^2)` clipped to `[-1, 1]`, as
+    /// `crate::learner::clipped_gaussian_mean` computes it on the host
+    /// (the censored normal's mean, with `Erf` for the normal CDF).
+    ///
+    /// # Shapes
+    /// `mean`: `[N, A]`; `sigma`: `[A]`. Returns `[N, A]`.
+    fn clipped_gaussian_mean(&mut self, mean: &str, sigma: &str) -> String {
+        let one = self.constant("cgm.one", 1.0);
+        let neg_one = self.constant("cgm.neg_one", -1.0);
+        let half = self.constant("cgm.half", 0.5);
+        let neg_half = self.constant("cgm.neg_half", -0.5);
+        let inv_sqrt2 = self.constant("cgm.inv_sqrt2", std::f32::consts::FRAC_1_SQRT_2);
+        let inv_sqrt_2pi = self.constant(
+            "cgm.inv_sqrt_2pi",
+            1.0 / (2.0 * std::f32::consts::PI).sqrt(),
+        );
+        let lo = self.binary("Sub", "cgm.lo_gap", &neg_one, mean);
+        let a = self.binary("Div", "cgm.a", &lo, sigma);
+        let hi = self.binary("Sub", "cgm.hi_gap", &one, mean);
+        let b = self.binary("Div", "cgm.b", &hi, sigma);
+        let mut cdf_pdf = |z: &str, tag: &str| {
+            let zs = self.binary("Mul", &format!("cgm.{tag}_scaled"), z, &inv_sqrt2);
+            let erf = self.unary("Erf", &format!("cgm.{tag}_erf"), &zs);
+            let e1 = self.binary("Add", &format!("cgm.{tag}_erf1"), &erf, &one);
+            let cdf = self.binary("Mul", &format!("cgm.{tag}_cdf"), &e1, &half);
+            let z2 = self.binary("Mul", &format!("cgm.{tag}_sq"), z, z);
+            let ez = self.binary("Mul", &format!("cgm.{tag}_exponent"), &z2, &neg_half);
+            let ex = self.unary("Exp", &format!("cgm.{tag}_exp"), &ez);
+            let pdf = self.binary("Mul", &format!("cgm.{tag}_pdf"), &ex, &inv_sqrt_2pi);
+            (cdf, pdf)
+        };
+        let (cdf_a, pdf_a) = cdf_pdf(&a, "a");
+        let (cdf_b, pdf_b) = cdf_pdf(&b, "b");
+        // -Phi(a) + (1 - Phi(b)) + mean (Phi(b) - Phi(a)) + sigma (phi(a) - phi(b))
+        let upper = self.binary("Sub", "cgm.upper", &one, &cdf_b);
+        let tails = self.binary("Sub", "cgm.tails", &upper, &cdf_a);
+        let inside = self.binary("Sub", "cgm.inside", &cdf_b, &cdf_a);
+        let m_inside = self.binary("Mul", "cgm.mean_inside", mean, &inside);
+        let dens = self.binary("Sub", "cgm.density", &pdf_a, &pdf_b);
+        let s_dens = self.binary("Mul", "cgm.sigma_density", sigma, &dens);
+        let sum = self.binary("Add", "cgm.sum1", &tails, &m_inside);
+        let sum = self.binary("Add", "cgm.sum2", &sum, &s_dens);
+        let low = self.binary("Max", "cgm.at_least", &sum, &neg_one);
+        self.binary("Min", "cgm.clipped_mean", &low, &one)
     }
 
     /// A burn `Conv2d` (valid padding, no dilation, one group) as ONNX `Conv`.

@@ -11,10 +11,30 @@ use serde::{Deserialize, Serialize};
 
 pub use chicane_config::ValueLoss;
 
+/// The policy term of the loss.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyObjective {
+    /// PPO's clipped surrogate `-E[min(r A, clip(r, 1-e, 1+e) A)]`
+    /// (Schulman et al. 2017, eq. 7), DeepRacer's `clipped_ppo`.
+    #[default]
+    ClippedSurrogate,
+    /// The vanilla policy gradient `-E[log pi(a|s) A]` with `A` from the
+    /// value baseline (REINFORCE with a baseline: Williams 1992, "Simple
+    /// statistical gradient-following algorithms for connectionist
+    /// reinforcement learning", Mach. Learn. 8; OpenAI Spinning Up's VPG),
+    /// chicane's `vanilla_pg`: one pass over each rollout.
+    VanillaPg,
+}
+
 /// Clipped-PPO settings. Defaults follow DeepRacer's `hyperparameters.json`
 /// where it has the setting, and Schulman et al. (2017) elsewhere.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PpoConfig {
+    /// The policy term: PPO's clipped surrogate (default) or the vanilla
+    /// policy gradient.
+    #[serde(default)]
+    pub objective: PolicyObjective,
     /// Discount factor gamma. Default 0.99.
     pub discount_factor: f64,
     /// GAE lambda. Default 0.95.
@@ -42,6 +62,7 @@ pub struct PpoConfig {
 impl Default for PpoConfig {
     fn default() -> Self {
         Self {
+            objective: PolicyObjective::ClippedSurrogate,
             discount_factor: 0.99,
             gae_lambda: 0.95,
             clip_range: 0.2,
@@ -193,7 +214,8 @@ pub fn gaussian_log_prob_entropy(
 pub struct PpoLoss {
     /// `policy + value_coef * value - beta_entropy * entropy`, `[1]`.
     pub total: Tensor<1>,
-    /// The clipped surrogate loss `-E[min(r A, clip(r, 1-e, 1+e) A)]`.
+    /// The policy term: the clipped surrogate `-E[min(r A, clip(r, 1-e,
+    /// 1+e) A)]`, or `-E[log pi A]` for [`PolicyObjective::VanillaPg`].
     pub policy: f32,
     /// The value loss.
     pub value: f32,
@@ -205,7 +227,8 @@ pub struct PpoLoss {
     pub clip_fraction: f32,
 }
 
-/// The clipped-PPO loss of one minibatch.
+/// The loss of one minibatch: the policy term of `cfg.objective`, the
+/// value loss and the entropy bonus.
 ///
 /// # Shapes
 /// Every argument `[B]`.
@@ -218,12 +241,17 @@ pub fn ppo_loss(
     entropy: Tensor<1>,
     cfg: &PpoConfig,
 ) -> PpoLoss {
-    let log_ratio = log_prob.sub(old_log_prob);
+    let log_ratio = log_prob.clone().sub(old_log_prob);
     let ratio = log_ratio.clone().exp();
     let eps = cfg.clip_range;
-    let s1 = ratio.clone().mul(advantages.clone());
-    let s2 = ratio.clone().clamp(1.0 - eps, 1.0 + eps).mul(advantages);
-    let policy = s1.min_pair(s2).mean().neg();
+    let policy = match cfg.objective {
+        PolicyObjective::ClippedSurrogate => {
+            let s1 = ratio.clone().mul(advantages.clone());
+            let s2 = ratio.clone().clamp(1.0 - eps, 1.0 + eps).mul(advantages);
+            s1.min_pair(s2).mean().neg()
+        }
+        PolicyObjective::VanillaPg => log_prob.mul(advantages).mean().neg(),
+    };
     let err = values.sub(returns);
     let value = match cfg.loss_type {
         ValueLoss::Mse => err.square().mean(),

@@ -153,16 +153,8 @@ impl RunRequest {
     /// # Errors
     /// [`AgentError`] naming the field at fault and how to fix it.
     pub fn plan(&self, run: ResolvedRun) -> Result<RunPlan, AgentError> {
-        match run.training_algorithm {
-            TrainingAlgorithm::ClippedPpo => {}
-            other => {
-                return Err(AgentError::Unsupported(format!(
-                    "{}: training_algorithm `{other}`: this chicane trains clipped_ppo only; \
-                     set \"training_algorithm\": \"clipped_ppo\" in model_metadata.json (or \
-                     training_algorithm = \"clipped_ppo\" in the run file)",
-                    run.origin
-                )));
-            }
+        if run.training_algorithm == TrainingAlgorithm::Sac {
+            return Err(crate::spec::sac_unsupported(&run));
         }
         let requested = self
             .network

@@ -6,9 +6,19 @@ use crate::checkpoint::AgentSpec;
 use crate::error::AgentError;
 use crate::learner::head_for;
 use crate::net::{ActorCriticConfig, NetworkKind};
-use crate::ppo::PpoConfig;
+use crate::ppo::{PolicyObjective, PpoConfig};
 use chicane_config::ResolvedRun;
-use chicane_core::{ModelMetadata, Preprocess, Sensor};
+use chicane_core::{ModelMetadata, Preprocess, Sensor, TrainingAlgorithm};
+
+/// The error for a run that asks for SAC, which this chicane does not train.
+pub(crate) fn sac_unsupported(run: &ResolvedRun) -> AgentError {
+    AgentError::Unsupported(format!(
+        "{}: training_algorithm `sac`: this chicane trains clipped_ppo and vanilla_pg, not SAC \
+         yet; set \"training_algorithm\": \"clipped_ppo\" in model_metadata.json (or \
+         training_algorithm = \"clipped_ppo\" in the run file)",
+        run.origin
+    ))
+}
 
 /// The network a run trains: `requested` when given, else the config's
 /// `network` (or its model_metadata.json's), else `FAST_CNN` when the car
@@ -23,20 +33,30 @@ pub fn network_for(run: &ResolvedRun, requested: Option<NetworkKind>) -> Network
         })
 }
 
-/// The PPO settings DeepRacer's hyperparameters give.
+/// The learner's settings DeepRacer's hyperparameters give, for the run's
+/// `training_algorithm`: `clipped_ppo` trains PPO; `vanilla_pg` the
+/// vanilla policy gradient, one pass over each rollout (`num_epochs` is
+/// PPO's: reusing a rollout needs PPO's ratio, so it is 1 here).
 ///
 /// # Errors
-/// [`AgentError::Hyperparameter`] for a setting PPO cannot use.
+/// [`AgentError::Hyperparameter`] for a setting the learner cannot use;
+/// [`AgentError::Unsupported`] for `sac`.
 pub fn ppo_from_run(run: &ResolvedRun, gae_lambda: f64) -> Result<PpoConfig, AgentError> {
     let h = &run.hyperparameters;
+    let (objective, num_epochs) = match run.training_algorithm {
+        TrainingAlgorithm::ClippedPpo => (PolicyObjective::ClippedSurrogate, h.num_epochs),
+        TrainingAlgorithm::VanillaPg => (PolicyObjective::VanillaPg, 1),
+        TrainingAlgorithm::Sac => return Err(sac_unsupported(run)),
+    };
     let cfg = PpoConfig {
+        objective,
         discount_factor: h.discount_factor,
         gae_lambda,
         beta_entropy: h.beta_entropy,
         loss_type: h.loss_type,
         lr: h.lr,
         batch_size: h.batch_size,
-        num_epochs: h.num_epochs,
+        num_epochs,
         ..PpoConfig::default()
     };
     cfg.validate()?;

@@ -2,7 +2,8 @@
 
 use chicane_agent::burn::tensor::{Device, Int, Tensor, TensorData};
 use chicane_agent::{
-    PpoConfig, ValueLoss, categorical_log_prob_entropy, gae, gaussian_log_prob_entropy, ppo_loss,
+    PolicyObjective, PpoConfig, ValueLoss, categorical_log_prob_entropy, gae,
+    gaussian_log_prob_entropy, ppo_loss,
 };
 
 fn dev() -> Device {
@@ -112,6 +113,44 @@ fn clipped_surrogate_and_value_losses() {
     // k3 KL estimator: mean((r - 1) - ln r)
     let kl = ((0.5 - 1.5f32.ln()) + (-0.5 - 0.5f32.ln())) / 2.0;
     assert!(close(loss.approx_kl, kl));
+}
+
+/// The vanilla policy gradient's policy term is `-mean(log pi * A)`, with
+/// no ratio and no clipping (its gradient is checked against the native
+/// kernels' in `learner/native_tests.rs`).
+#[test]
+fn vanilla_pg_loss_by_hand() {
+    let cfg = PpoConfig {
+        objective: PolicyObjective::VanillaPg,
+        value_coef: 0.5,
+        beta_entropy: 0.1,
+        loss_type: ValueLoss::Mse,
+        ..PpoConfig::default()
+    };
+    // far from the old policy (ratios 1.5 and 0.5): PPO would clip both
+    let loss = ppo_loss(
+        t1(&[1.5f32.ln(), 0.5f32.ln()]),
+        t1(&[0.0, 0.0]),
+        t1(&[1.0, -2.0]),
+        t1(&[1.0, 0.0]),
+        t1(&[3.0, 0.0]),
+        t1(&[0.2, 0.4]),
+        &cfg,
+    );
+    let policy = -(1.5f32.ln() * 1.0 + 0.5f32.ln() * -2.0) / 2.0;
+    assert!(close(loss.policy, policy), "{loss:?}");
+    let total = loss.total.into_scalar::<f32>();
+    assert!(close(total, policy + 0.5 * 2.0 - 0.1 * 0.3), "{total}");
+    let clipped = ppo_loss(
+        t1(&[1.5f32.ln(), 0.5f32.ln()]),
+        t1(&[0.0, 0.0]),
+        t1(&[1.0, -2.0]),
+        t1(&[1.0, 0.0]),
+        t1(&[3.0, 0.0]),
+        t1(&[0.2, 0.4]),
+        &PpoConfig::default(),
+    );
+    assert!(!close(clipped.policy, policy));
 }
 
 #[test]

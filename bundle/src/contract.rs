@@ -21,8 +21,10 @@ pub enum OutputKind {
     /// `[N, A]` softmax probabilities over the discrete actions (output
     /// `probabilities`).
     Probabilities,
-    /// `[N, 2]` Gaussian mean (steering, speed) in `[-1, 1]` units (output
-    /// `action_mean`), mapped linearly onto the continuous ranges.
+    /// `[N, 2]` mean action (steering, speed) in `[-1, 1]` units (output
+    /// `action_mean`): the mean of the policy's Gaussian clipped to
+    /// `[-1, 1]`, as the env receives it on average; mapped linearly onto
+    /// the continuous ranges.
     GaussianMean,
 }
 

@@ -1,7 +1,8 @@
 //! From policy output to steering and throttle, as DeepRacer's car does it.
 //!
 //! - Discrete action spaces: the most likely action (arg-max of the
-//!   probabilities). Continuous: the Gaussian mean, clamped to `[-1, 1]` and
+//!   probabilities). Continuous: the model's mean action (the clipped
+//!   Gaussian's mean, computed in the graph), clamped to `[-1, 1]` and
 //!   mapped linearly onto the space's ranges (as in training).
 //! - Steering is normalised by the model's own maximum steering angle
 //!   (`model_metadata.json`), positive = left.
@@ -122,7 +123,7 @@ pub struct Decision {
 /// Turns one policy output into a command.
 ///
 /// # Shapes
-/// `output`: `[A]` probabilities or `[2]` Gaussian means.
+/// `output`: `[A]` probabilities or the `[2]` mean action (steering, speed).
 ///
 /// # Errors
 /// [`CarError::Model`] for an output of the wrong length or with NaNs.

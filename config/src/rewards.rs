@@ -29,6 +29,7 @@ const BUILTIN_REWARDS: &[(&str, &str)] = &[
         "racing_line",
         include_str!("../../reward_fns/examples/racing_line.rhai"),
     ),
+    ("race", include_str!("../../reward_fns/examples/race.rhai")),
 ];
 
 /// The built-in reward functions usable as `reward = "builtin:NAME"`:

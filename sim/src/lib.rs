@@ -7,6 +7,7 @@
 //! `chicane_reward::RewardFunction` for the reward. [`VecEnv`] steps many
 //! in parallel into one observation batch.
 
+mod action_fit;
 mod camera;
 mod checker;
 mod config;
@@ -23,6 +24,7 @@ mod tyre;
 mod vec_env;
 mod vehicle;
 
+pub use action_fit::{ReferenceLap, drive_reference_lap, fit_discrete_actions};
 pub use camera::{CameraPose, CameraRenderer, DrawBox, GroundTexture, TEXELS_PER_METER};
 pub use checker::{CheckReport, check_env};
 pub use config::{

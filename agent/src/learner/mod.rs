@@ -4,6 +4,7 @@
 use crate::error::AgentError;
 use crate::net::{ActorCritic, ActorCriticConfig, HeadKind, ObsBatch};
 use crate::ppo::{PpoConfig, categorical_log_prob_entropy, gaussian_log_prob_entropy, ppo_loss};
+pub use sampling::clipped_gaussian_mean;
 use sampling::{sample_categorical, sample_gaussian, to_action};
 
 mod io;
@@ -335,7 +336,8 @@ impl Learner {
 
     /// What the exported ONNX policy outputs for each observation: action
     /// probabilities (softmax of the logits) for a categorical head, the
-    /// Gaussian mean for a Gaussian one.
+    /// mean action for a Gaussian one ([`clipped_gaussian_mean`] of each
+    /// dimension, in `[-1, 1]`).
     ///
     /// # Shapes
     /// Returns `[n, A]` flattened.
@@ -343,10 +345,19 @@ impl Learner {
     /// # Errors
     /// As [`Learner::act`].
     pub fn policy_output(&self, obs: &HostObs) -> Result<Vec<f32>, AgentError> {
-        let (mut policy, _, _) = self.outputs(obs)?;
-        if let HeadKind::Categorical(a) = self.net.head {
-            for row in policy.chunks_exact_mut(a.max(1)) {
-                sampling::softmax_in_place(row);
+        let (mut policy, _, log_std) = self.outputs(obs)?;
+        match self.net.head {
+            HeadKind::Categorical(a) => {
+                for row in policy.chunks_exact_mut(a.max(1)) {
+                    sampling::softmax_in_place(row);
+                }
+            }
+            HeadKind::Gaussian(a) => {
+                for row in policy.chunks_exact_mut(a.max(1)) {
+                    for (m, ls) in row.iter_mut().zip(&log_std) {
+                        *m = clipped_gaussian_mean(*m, ls.exp());
+                    }
+                }
             }
         }
         Ok(policy)

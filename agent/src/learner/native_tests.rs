@@ -5,7 +5,9 @@
 use super::native::{NativeState, to_flat};
 use crate::native::Layout;
 use crate::net::{ActorCritic, ActorCriticConfig, HeadKind, NetworkKind, ObsBatch};
-use crate::ppo::{PpoConfig, categorical_log_prob_entropy, gaussian_log_prob_entropy, ppo_loss};
+use crate::ppo::{
+    PolicyObjective, PpoConfig, categorical_log_prob_entropy, gaussian_log_prob_entropy, ppo_loss,
+};
 use burn::module::Param;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -65,7 +67,23 @@ fn burn_grads(model: &ActorCritic, layout: &Layout, grads: &GradientsParams) -> 
 }
 
 fn check(network: NetworkKind, camera: [usize; 3], head: HeadKind, loss_type: ValueLoss) {
-    let what = format!("{network} {camera:?} {head:?} {loss_type:?}");
+    check_objective(
+        network,
+        camera,
+        head,
+        loss_type,
+        PolicyObjective::ClippedSurrogate,
+    );
+}
+
+fn check_objective(
+    network: NetworkKind,
+    camera: [usize; 3],
+    head: HeadKind,
+    loss_type: ValueLoss,
+    objective: PolicyObjective,
+) {
+    let what = format!("{network} {camera:?} {head:?} {loss_type:?} {objective:?}");
     let device = Device::flex();
     device.seed(7);
     let device = device.autodiff();
@@ -134,6 +152,7 @@ fn check(network: NetworkKind, camera: [usize; 3], head: HeadKind, loss_type: Va
         .collect();
     let ppo = PpoConfig {
         loss_type,
+        objective,
         // no clipping: the gradients themselves are compared
         max_grad_norm: 1e9,
         ..PpoConfig::default()
@@ -196,6 +215,24 @@ fn fast_cnn_matches_burn() {
         [2, 24, 32],
         HeadKind::Gaussian(2),
         ValueLoss::Mse,
+    );
+}
+
+#[test]
+fn vanilla_pg_matches_burn() {
+    check_objective(
+        NetworkKind::FastCnn,
+        [1, 24, 32],
+        HeadKind::Categorical(5),
+        ValueLoss::Huber,
+        PolicyObjective::VanillaPg,
+    );
+    check_objective(
+        NetworkKind::FastCnn,
+        [1, 24, 32],
+        HeadKind::Gaussian(2),
+        ValueLoss::Mse,
+        PolicyObjective::VanillaPg,
     );
 }
 

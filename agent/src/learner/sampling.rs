@@ -77,7 +77,26 @@ pub(super) fn sample_categorical(
     (vec![idx as f32], log_prob)
 }
 
-/// Diagonal Gaussian sampling (Box-Muller). Returns `(sample, log_prob)`.
+/// The mean of `x ~ N(mean, sigma^2)` clipped to `[-1, 1]`, the action the
+/// env receives on average (DeepRacer clips the policy's sample to the
+/// range): the mean of a doubly censored normal,
+/// `E = -Phi(a) + (1 - Phi(b)) + mean (Phi(b) - Phi(a)) + sigma (phi(a) - phi(b))`
+/// with `a = (-1 - mean) / sigma`, `b = (1 - mean) / sigma` (e.g. Greene,
+/// "Econometric Analysis", 7th ed., section 19.3.2, censored normal).
+/// Equals `mean` when the clip never bites; within `[-1, 1]` always.
+pub fn clipped_gaussian_mean(mean: f32, sigma: f32) -> f32 {
+    let (m, s) = (f64::from(mean), f64::from(sigma).max(1e-12));
+    let cdf = |z: f64| 0.5 * (1.0 + libm::erf(z / std::f64::consts::SQRT_2));
+    let pdf = |z: f64| (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let (a, b) = ((-1.0 - m) / s, (1.0 - m) / s);
+    let e = -cdf(a) + (1.0 - cdf(b)) + m * (cdf(b) - cdf(a)) + s * (pdf(a) - pdf(b));
+    e.clamp(-1.0, 1.0) as f32
+}
+
+/// Diagonal Gaussian sampling (Box-Muller). Returns `(sample, log_prob)`;
+/// `greedy` returns the mean action the env receives,
+/// [`clipped_gaussian_mean`] of each dimension (its `log_prob` is the
+/// density's at the distribution's mean).
 pub(super) fn sample_gaussian(
     mean: &[f32],
     log_std: &[f32],
@@ -91,13 +110,13 @@ pub(super) fn sample_gaussian(
         .enumerate()
         .map(|(j, &m)| {
             let ls = log_std.get(j).copied().unwrap_or(0.0);
-            let z = if greedy {
-                0.0
-            } else {
-                let u1: f32 = rng.random::<f32>().max(1e-12);
-                let u2: f32 = rng.random();
-                (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos()
-            };
+            if greedy {
+                lp += -ls - half_log_2pi;
+                return clipped_gaussian_mean(m, ls.exp());
+            }
+            let u1: f32 = rng.random::<f32>().max(1e-12);
+            let u2: f32 = rng.random();
+            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos();
             lp += -0.5 * z * z - ls - half_log_2pi;
             m + ls.exp() * z
         })

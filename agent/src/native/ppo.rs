@@ -1,9 +1,9 @@
-//! The clipped-PPO loss of one minibatch and its gradient by the
+//! The PPO (or vanilla policy-gradient) loss of one minibatch and its gradient by the
 //! network's outputs, for the native path (the same loss as
 //! [`crate::ppo_loss`]: Schulman et al. 2017, with burn's Huber and
 //! entropy terms).
 
-use crate::ppo::{PpoConfig, ValueLoss};
+use crate::ppo::{PolicyObjective, PpoConfig, ValueLoss};
 
 /// The loss's parts and the gradients by the policy outputs, the values
 /// and (Gaussian heads) the log standard deviation.
@@ -78,17 +78,26 @@ pub(crate) fn loss_grad(
         };
         let log_ratio = lp - old_lp[i];
         let r = log_ratio.exp();
-        let s1 = r * adv[i];
-        let rc = r.clamp(1.0 - eps, 1.0 + eps);
-        let s2 = rc * adv[i];
-        g.policy -= s1.min(s2) / bf;
-        // d(-min(s1, s2)) / d lp, through r = exp(lp - old): the unclipped
-        // term's gradient where it is the minimum or the clip is inactive,
-        // none where the clipped term (constant in r) is
-        let d_lp = if s1 <= s2 || (r > 1.0 - eps && r < 1.0 + eps) {
-            -adv[i] * r / bf
-        } else {
-            0.0
+        let d_lp = match cfg.objective {
+            PolicyObjective::ClippedSurrogate => {
+                let s1 = r * adv[i];
+                let rc = r.clamp(1.0 - eps, 1.0 + eps);
+                let s2 = rc * adv[i];
+                g.policy -= s1.min(s2) / bf;
+                // d(-min(s1, s2)) / d lp, through r = exp(lp - old): the
+                // unclipped term's gradient where it is the minimum or the
+                // clip is inactive, none where the clipped term (constant
+                // in r) is
+                if s1 <= s2 || (r > 1.0 - eps && r < 1.0 + eps) {
+                    -adv[i] * r / bf
+                } else {
+                    0.0
+                }
+            }
+            PolicyObjective::VanillaPg => {
+                g.policy -= lp * adv[i] / bf;
+                -adv[i] / bf
+            }
         };
         g.entropy += ent / bf;
         g.approx_kl += ((r - 1.0) - log_ratio) / bf;
