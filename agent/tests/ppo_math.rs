@@ -128,28 +128,23 @@ fn vanilla_pg_loss_by_hand() {
         ..PpoConfig::default()
     };
     // far from the old policy (ratios 1.5 and 0.5): PPO would clip both
-    let loss = ppo_loss(
-        t1(&[1.5f32.ln(), 0.5f32.ln()]),
-        t1(&[0.0, 0.0]),
-        t1(&[1.0, -2.0]),
-        t1(&[1.0, 0.0]),
-        t1(&[3.0, 0.0]),
-        t1(&[0.2, 0.4]),
-        &cfg,
-    );
+    let loss_of = |cfg: &PpoConfig| {
+        ppo_loss(
+            t1(&[1.5f32.ln(), 0.5f32.ln()]),
+            t1(&[0.0, 0.0]),
+            t1(&[1.0, -2.0]),
+            t1(&[1.0, 0.0]),
+            t1(&[3.0, 0.0]),
+            t1(&[0.2, 0.4]),
+            cfg,
+        )
+    };
+    let loss = loss_of(&cfg);
     let policy = -(1.5f32.ln() * 1.0 + 0.5f32.ln() * -2.0) / 2.0;
     assert!(close(loss.policy, policy), "{loss:?}");
     let total = loss.total.into_scalar::<f32>();
     assert!(close(total, policy + 0.5 * 2.0 - 0.1 * 0.3), "{total}");
-    let clipped = ppo_loss(
-        t1(&[1.5f32.ln(), 0.5f32.ln()]),
-        t1(&[0.0, 0.0]),
-        t1(&[1.0, -2.0]),
-        t1(&[1.0, 0.0]),
-        t1(&[3.0, 0.0]),
-        t1(&[0.2, 0.4]),
-        &PpoConfig::default(),
-    );
+    let clipped = loss_of(&PpoConfig::default());
     assert!(!close(clipped.policy, policy));
 }
 
