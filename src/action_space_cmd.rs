@@ -95,12 +95,6 @@ pub fn run(args: ActionSpaceArgs) -> Result<()> {
 /// same driver laps again restricted to them. Both lap times go to stderr
 /// (stdout may be the JSON).
 fn from_raceline(track_name: &str, args: &ActionSpaceArgs) -> Result<ActionSpace> {
-    if !(2..=30).contains(&args.actions) {
-        anyhow::bail!(
-            "--actions {}: DeepRacer's action spaces hold 2 to 30 actions",
-            args.actions
-        );
-    }
     let track = Arc::new(chicane_tracks::load(track_name)?);
     let cfg = match &args.config {
         Some(p) => chicane_config::load_run(Some(p))?.sim,

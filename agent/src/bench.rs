@@ -5,7 +5,6 @@ use crate::error::AgentError;
 use crate::learner::LearnerTimings;
 use crate::observer::NoObserver;
 use crate::request::RunPlan;
-use crate::rollout::RolloutWorker;
 use crate::training_run::TrainingRun;
 use chicane_sim::StepTimings;
 use serde::Serialize;
@@ -59,15 +58,7 @@ pub fn peak_rss_mib() -> Option<f64> {
 pub fn bench_train(plan: &RunPlan, updates: u64) -> Result<TrainBench, AgentError> {
     let opts = &plan.options;
     let mut tr = TrainingRun::open(plan)?;
-    let num_envs = opts.num_envs.max(1);
-    let mut worker = RolloutWorker::new(
-        &plan.run,
-        tr.spec().preprocess,
-        num_envs,
-        opts.num_threads,
-        tr.reset_seed(),
-        0,
-    )?;
+    let mut worker = tr.rollout_worker(plan)?;
     worker.take_timings();
     tr.learner.take_timings();
     let started = Instant::now();
@@ -93,7 +84,7 @@ pub fn bench_train(plan: &RunPlan, updates: u64) -> Result<TrainBench, AgentErro
         + learner.optimizer_s;
     Ok(TrainBench {
         network: opts.network.name().to_string(),
-        num_envs,
+        num_envs: opts.num_envs.max(1),
         updates: updates.max(1),
         episodes,
         env_steps: steps,

@@ -193,6 +193,11 @@ impl GraphBuilder {
             .into_data()
             .try_to_vec::<f32>()
             .map_err(|e| AgentError::Shape(format!("ONNX export: weight {name}: {e:?}")))?;
+        Ok(self.initializer(name, dims, data))
+    }
+
+    /// A float initializer named `name`.
+    fn initializer(&mut self, name: &str, dims: Vec<i64>, data: Vec<f32>) -> String {
         self.initializers.push(pb::TensorProto {
             dims,
             data_type: pb::tensor_proto::DataType::Float as i32,
@@ -200,19 +205,12 @@ impl GraphBuilder {
             name: name.to_string(),
             ..Default::default()
         });
-        Ok(name.to_string())
+        name.to_string()
     }
 
     /// A constant `[1]` float tensor.
     fn constant(&mut self, name: &str, v: f32) -> String {
-        self.initializers.push(pb::TensorProto {
-            dims: vec![1],
-            data_type: pb::tensor_proto::DataType::Float as i32,
-            float_data: vec![v],
-            name: name.to_string(),
-            ..Default::default()
-        });
-        name.to_string()
+        self.initializer(name, vec![1], vec![v])
     }
 
     fn binary(&mut self, op: &str, name: &str, x: &str, y: &str) -> String {

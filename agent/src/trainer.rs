@@ -1,4 +1,4 @@
-//! The local training loop: one [`RolloutWorker`] feeding a
+//! The local training loop: one [`RolloutWorker`](crate::RolloutWorker) feeding a
 //! [`TrainingRun`] in this process, reporting to a [`TrainObserver`].
 
 use crate::error::AgentError;
@@ -7,7 +7,6 @@ use crate::options::StopReason;
 use crate::records::TrainSummary;
 use crate::records::WorkerEpisode;
 use crate::request::RunPlan;
-use crate::rollout::RolloutWorker;
 use crate::run_log::RunLog;
 use crate::training_run::TrainingRun;
 
@@ -40,7 +39,7 @@ impl TrainObserver for Logging<'_> {
 }
 
 /// Trains `plan` (from [`crate::RunRequest::resolve`]), reporting to
-/// `observer`: a [`TrainingRun`] fed by one local [`RolloutWorker`] with
+/// `observer`: a [`TrainingRun`] fed by one local [`RolloutWorker`](crate::RolloutWorker) with
 /// the plan's `num_envs` envs.
 ///
 /// Writes into the run folder what [`TrainingRun::open`] lists, plus
@@ -54,15 +53,7 @@ impl TrainObserver for Logging<'_> {
 pub fn train(plan: &RunPlan, observer: &mut dyn TrainObserver) -> Result<TrainSummary, AgentError> {
     let opts = &plan.options;
     let mut tr = TrainingRun::open(plan)?;
-    let num_envs = opts.num_envs.max(1);
-    let mut worker = RolloutWorker::new(
-        &plan.run,
-        tr.spec().preprocess,
-        num_envs,
-        opts.num_threads,
-        tr.reset_seed(),
-        tr.state().total_steps / num_envs as u64,
-    )?;
+    let mut worker = tr.rollout_worker(plan)?;
     let (stop, checkpoint) = loop {
         if let Some(new_run) = observer.take_reward_reload() {
             let result = worker

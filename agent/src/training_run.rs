@@ -13,7 +13,7 @@ use crate::records::EpisodeRecord;
 use crate::records::IterationRecord;
 use crate::records::WorkerEpisode;
 use crate::request::RunPlan;
-use crate::rollout::RolloutBatch;
+use crate::rollout::{RolloutBatch, RolloutWorker};
 use crate::run_dir::RunDir;
 use crate::run_log::RunLog;
 use crate::spec::{agent_spec, model_metadata, ppo_from_run};
@@ -145,6 +145,24 @@ impl TrainingRun {
     /// the iterations done so a resumed run sees new episodes).
     pub fn reset_seed(&self) -> u64 {
         self.reset_seed
+    }
+
+    /// The local rollout worker of `plan` (the plan this run was opened
+    /// with): its envs, threads and reset seed, its step counter where the
+    /// run left off.
+    ///
+    /// # Errors
+    /// The env's or the reward function's error.
+    pub fn rollout_worker(&self, plan: &RunPlan) -> Result<RolloutWorker, AgentError> {
+        let num_envs = plan.options.num_envs.max(1);
+        RolloutWorker::new(
+            &plan.run,
+            self.spec.preprocess,
+            num_envs,
+            plan.options.num_threads,
+            self.reset_seed,
+            self.state().total_steps / num_envs as u64,
+        )
     }
 
     /// Logs one finished episode (sim-trace rows, `metrics.jsonl`,
