@@ -1,10 +1,23 @@
-//! `chicane export`: a trained run's policy as a model bundle for the car
-//! (`chicane-car run --model`).
+//! `chicane export`: a trained run's policy as a model bundle for
+//! `chicane-car` (ONNX), or as the `.tar.gz` the stock DeepRacer car's
+//! console loads (a TensorFlow frozen graph).
 
 use anyhow::Result;
-use chicane_agent::{CheckpointChoice, DeviceKind, RunDir, export_bundle};
-use clap::Args;
+use chicane_agent::{
+    CheckpointChoice, DeviceKind, RunDir, export_bundle, export_deepracer,
+};
+use clap::{Args, ValueEnum};
 use std::path::PathBuf;
+
+/// What `chicane export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// chicane's bundle for `chicane-car`: ONNX, metadata, preprocessing, checksums.
+    Onnx,
+    /// The stock AWS DeepRacer car's model: `model_metadata.json` and
+    /// `agent/model.pb` (a TensorFlow frozen graph with rl_coach's names).
+    Deepracer,
+}
 
 /// `chicane export` flags.
 #[derive(Debug, Args)]
@@ -16,9 +29,14 @@ pub struct ExportArgs {
     /// iteration number.
     #[arg(long, default_value = "last")]
     pub checkpoint: String,
-    /// The bundle to write.
-    #[arg(long, default_value = "model.tar.gz")]
-    pub out: PathBuf,
+    /// What to write.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Onnx)]
+    pub format: ExportFormat,
+    /// The file to write. Default `model.tar.gz` (onnx) or
+    /// `<run folder name>.tar.gz` (deepracer: the car names the model
+    /// after the file, which must have no dots or spaces).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Runs `chicane export`.
@@ -26,14 +44,47 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let dir = RunDir::open(&args.run_dir)?;
     let run = dir.load_run()?;
     let which: CheckpointChoice = args.checkpoint.parse()?;
-    let model_spec = export_bundle(&dir, &run, which, &args.out, &DeviceKind::Flex.device()?)?;
-    let onnx_bytes = std::fs::metadata(&args.out).map_or(0, |m| m.len());
-    println!(
-        "wrote {} ({} from {}, {} KiB)",
-        args.out.display(),
-        model_spec.network,
-        model_spec.checkpoint,
-        onnx_bytes / 1024
-    );
+    let device = DeviceKind::Flex.device()?;
+    match args.format {
+        ExportFormat::Onnx => {
+            let out = args.out.unwrap_or_else(|| PathBuf::from("model.tar.gz"));
+            let model_spec = export_bundle(&dir, &run, which, &out, &device)?;
+            let bytes = std::fs::metadata(&out).map_or(0, |m| m.len());
+            println!(
+                "wrote {} ({} from {}, {} KiB)",
+                out.display(),
+                model_spec.network,
+                model_spec.checkpoint,
+                bytes / 1024
+            );
+        }
+        ExportFormat::Deepracer => {
+            let out = args.out.unwrap_or_else(|| {
+                let name = dir
+                    .root()
+                    .canonicalize()
+                    .ok()
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| "model".into())
+                    .replace(['.', ' '], "-");
+                PathBuf::from(format!("{name}.tar.gz"))
+            });
+            let done = export_deepracer(&dir, &run, which, &out, &device)?;
+            let bytes = std::fs::metadata(&out).map_or(0, |m| m.len());
+            let g = &done.graph;
+            println!(
+                "wrote {} for the DeepRacer car (model `{}`, {} KiB, checkpoint {})",
+                out.display(),
+                done.archive.model_name,
+                bytes / 1024,
+                done.checkpoint
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            );
+            println!("  input  {} float {:?} (NHWC, 0..255)", g.input, g.input_shape);
+            println!("  output {} ({:?}, {} values)", g.output, g.output_kind, g.output_len);
+            println!("  upload it in the car's web console: Models > Upload (see docs/CAR.md)");
+        }
+    }
     Ok(())
 }

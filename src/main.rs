@@ -9,6 +9,7 @@ mod bench_cmd;
 mod config_cmd;
 mod evaluate_cmd;
 mod export_cmd;
+mod import_cmd;
 mod raceline_cmd;
 mod reward_cmd;
 mod sim_cmd;
@@ -33,8 +34,10 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// Time laps with a trained run's policy (DeepRacer-style evaluation).
     Evaluate(evaluate_cmd::EvaluateArgs),
-    /// Export a trained run as a model bundle for the car (ONNX + metadata).
+    /// Export a trained run for a car: chicane-car's ONNX bundle, or the stock DeepRacer car's model.
     Export(export_cmd::ExportArgs),
+    /// Import a DeepRacer model (frozen graph + model_metadata.json) as a run.
+    ImportModel(import_cmd::ImportModelArgs),
     /// List, inspect, import, render and generate race tracks.
     #[command(subcommand)]
     Track(track_cmd::TrackCommand),
@@ -59,6 +62,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train_cmd::run(args),
         Command::Evaluate(args) => evaluate_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
+        Command::ImportModel(args) => import_cmd::run(args),
         Command::Track(cmd) => track_cmd::run(cmd),
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Reward(cmd) => reward_cmd::run(cmd),

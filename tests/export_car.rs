@@ -8,62 +8,15 @@
 
 use chicane_agent::{HostObs, Learner, PpoConfig, RunDir, read_agent_spec};
 use chicane_car::{Bundle, OnnxPolicy, Policy};
-use chicane_core::{ActionSpace, FrameStack};
-use chicane_sim::{Driver, PurePursuit, RaceEnv, ResetOptions};
+use chicane_core::FrameStack;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{ok as chicane, temp_dir};
-
-/// A copy of the fixture run whose `run.toml` points at the shared
-/// reinvent_base.npy.
-fn fixture() -> PathBuf {
-    static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lapper");
-        let dst = temp_dir("fixture").join("lapper");
-        copy_dir(&src, &dst);
-        let toml = std::fs::read_to_string(dst.join("run.toml")).unwrap();
-        let track = track_path();
-        let toml: Vec<String> = toml
-            .lines()
-            .map(|l| {
-                if l.starts_with("track = ") {
-                    format!("track = {:?}", track)
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect();
-        std::fs::write(dst.join("run.toml"), toml.join("\n") + "\n").unwrap();
-        dst
-    })
-    .clone()
-}
-
-fn track_path() -> String {
-    support::shared_track("reinvent_base")
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), to).unwrap();
-        }
-    }
-}
+use support::{fixture, ok as chicane, temp_dir, track_path};
 
 /// The `chicane-car` binary, beside `chicane` (built by `cargo test
 /// --workspace`; built here if missing).
@@ -116,26 +69,7 @@ fn bundle() -> &'static Path {
 /// 100 camera frames rendered along reinvent_base by the pure-pursuit
 /// driver, as the fixture's camera sees them.
 fn rendered_frames(n: usize) -> Vec<Vec<u8>> {
-    let run = chicane_config::load_run(Some(&fixture().join("run.toml"))).unwrap();
-    let reward = run.make_reward().unwrap();
-    // the pure-pursuit driver commands any steering angle and speed
-    let space = ActionSpace::full_continuous();
-    let mut env = RaceEnv::new(run.sim.clone(), Arc::clone(&run.track), space, reward).unwrap();
-    let mut info = env
-        .reset_in_place(Some(3), ResetOptions::default())
-        .unwrap();
-    let mut driver = PurePursuit::default();
-    let mut frames = Vec::new();
-    while frames.len() < n {
-        frames.push(env.observation().camera.clone());
-        let action = driver.act(&env, &info);
-        let (_, term, trunc, i) = env.step_in_place(&action).unwrap();
-        info = i;
-        if term || trunc {
-            info = env.reset_in_place(None, ResetOptions::default()).unwrap();
-        }
-    }
-    frames
+    support::rendered_frames(&fixture().join("run.toml"), n)
 }
 
 #[test]

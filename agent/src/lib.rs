@@ -11,6 +11,7 @@
 mod bench;
 mod chart;
 mod checkpoint;
+mod deepracer;
 mod device;
 mod error;
 mod eval_request;
@@ -37,6 +38,11 @@ pub use burn;
 pub use chart::{Panel, plot_training, read_episodes, render as render_chart, save as save_chart};
 pub use checkpoint::{
     AgentSpec, TrainerState, latest_checkpoint, list_checkpoints, read_agent_spec, read_state,
+};
+pub use deepracer::{
+    CAR_FRAME, CarArchive, DeepRacerExport, DeepRacerGraph, ImportedModel, METADATA_JSON,
+    MODEL_PB, PPO_POLICY_OUTPUT, SAC_POLICY_OUTPUT, camera_input_name, car_unsupported,
+    check_car_archive, export_deepracer, export_deepracer_graph, import_model,
 };
 pub use device::DeviceKind;
 pub use error::AgentError;

@@ -257,3 +257,95 @@ impl ActorCritic {
         self.log_std.as_ref().map(|p| p.val())
     }
 }
+
+/// One layer's weights on the host, in burn's layouts: a conv's
+/// `[out, in, kh, kw]`, a dense layer's `[in, out]`, and its bias `[out]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HostLayer {
+    /// The weight, row-major in burn's layout.
+    pub weight: Vec<f32>,
+    /// The bias.
+    pub bias: Vec<f32>,
+}
+
+/// The weights of the policy path of an [`ActorCritic`] (the value head is
+/// not among them), as an imported model brings them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PolicyLayers {
+    /// Camera convolutions, input first.
+    pub convs: Vec<HostLayer>,
+    /// Dense layers after the convolutions.
+    pub camera_dense: Vec<HostLayer>,
+    /// The 512-unit middleware.
+    pub middleware: HostLayer,
+    /// The policy head.
+    pub policy: HostLayer,
+    /// A Gaussian head's log standard deviation `[A]`.
+    pub log_std: Option<Vec<f32>>,
+}
+
+impl ActorCritic {
+    /// This network with its policy path's weights replaced by `layers`.
+    ///
+    /// # Errors
+    /// [`AgentError::Shape`] naming the layer whose size does not match.
+    pub(crate) fn with_policy_layers(mut self, layers: &PolicyLayers) -> Result<Self, AgentError> {
+        fn put<const D: usize>(
+            p: &mut Param<Tensor<D>>,
+            data: &[f32],
+            what: &str,
+        ) -> Result<(), AgentError> {
+            let t = p.val();
+            let dims = t.dims();
+            if dims.iter().product::<usize>() != data.len() {
+                return Err(AgentError::Shape(format!(
+                    "{what}: {} values for a {dims:?} tensor",
+                    data.len()
+                )));
+            }
+            *p = Param::from_tensor(Tensor::from_data(
+                burn::tensor::TensorData::new(data.to_vec(), dims),
+                &t.device(),
+            ));
+            Ok(())
+        }
+        fn dense(l: &mut Linear, h: &HostLayer, what: &str) -> Result<(), AgentError> {
+            put(&mut l.weight, &h.weight, &format!("{what} weight"))?;
+            match &mut l.bias {
+                Some(b) => put(b, &h.bias, &format!("{what} bias")),
+                None => Ok(()),
+            }
+        }
+        if layers.convs.len() != self.convs.len() || layers.camera_dense.len() != self.camera_dense.len() {
+            return Err(AgentError::Shape(format!(
+                "{} conv and {} dense layers for a network of {} and {}",
+                layers.convs.len(),
+                layers.camera_dense.len(),
+                self.convs.len(),
+                self.camera_dense.len()
+            )));
+        }
+        for (i, (c, h)) in self.convs.iter_mut().zip(&layers.convs).enumerate() {
+            put(&mut c.weight, &h.weight, &format!("conv {i} weight"))?;
+            if let Some(b) = &mut c.bias {
+                put(b, &h.bias, &format!("conv {i} bias"))?;
+            }
+        }
+        for (i, (d, h)) in self.camera_dense.iter_mut().zip(&layers.camera_dense).enumerate() {
+            dense(d, h, &format!("dense {i}"))?;
+        }
+        dense(&mut self.middleware, &layers.middleware, "middleware")?;
+        dense(&mut self.policy, &layers.policy, "policy head")?;
+        match (&mut self.log_std, &layers.log_std) {
+            (Some(p), Some(v)) => put(p, v, "log_std")?,
+            (None, None) => {}
+            _ => {
+                return Err(AgentError::Shape(
+                    "a Gaussian head's log_std for a categorical network, or none for a Gaussian one"
+                        .into(),
+                ));
+            }
+        }
+        Ok(self)
+    }
+}

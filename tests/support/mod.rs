@@ -106,3 +106,77 @@ pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
     }
     python
 }
+
+/// A copy of the committed fixture run `tests/fixtures/lapper` (a
+/// FAST_CNN that completes reinvent_base), whose `run.toml` points at the shared
+/// reinvent_base.npy.
+pub fn fixture() -> PathBuf {
+    static F: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lapper");
+        let dst = temp_dir("fixture").join("lapper");
+        copy_dir(&src, &dst);
+        let toml = std::fs::read_to_string(dst.join("run.toml")).unwrap();
+        let track = track_path();
+        let toml: Vec<String> = toml
+            .lines()
+            .map(|l| {
+                if l.starts_with("track = ") {
+                    format!("track = {:?}", track)
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        std::fs::write(dst.join("run.toml"), toml.join("\n") + "\n").unwrap();
+        dst
+    })
+    .clone()
+}
+
+pub fn track_path() -> String {
+    shared_track("reinvent_base")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
+/// `n` camera frames (`[C, H, W]` u8 each) rendered by the pure-pursuit
+/// driver on the track and camera of the run file `run_toml`.
+pub fn rendered_frames(run_toml: &Path, n: usize) -> Vec<Vec<u8>> {
+    use chicane_sim::{Driver, PurePursuit, RaceEnv, ResetOptions};
+    let run = chicane_config::load_run(Some(run_toml)).unwrap();
+    let reward = run.make_reward().unwrap();
+    // the pure-pursuit driver commands any steering angle and speed
+    let space = chicane_core::ActionSpace::full_continuous();
+    let mut env = RaceEnv::new(run.sim.clone(), std::sync::Arc::clone(&run.track), space, reward).unwrap();
+    let mut info = env
+        .reset_in_place(Some(3), ResetOptions::default())
+        .unwrap();
+    let mut driver = PurePursuit::default();
+    let mut frames = Vec::new();
+    while frames.len() < n {
+        frames.push(env.observation().camera.clone());
+        let action = driver.act(&env, &info);
+        let (_, term, trunc, i) = env.step_in_place(&action).unwrap();
+        info = i;
+        if term || trunc {
+            info = env.reset_in_place(None, ResetOptions::default()).unwrap();
+        }
+    }
+    frames
+}
+

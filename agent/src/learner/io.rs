@@ -142,3 +142,24 @@ impl Learner {
         Ok(())
     }
 }
+
+impl Learner {
+    /// Replaces the policy path's weights (an imported model's); the value
+    /// head keeps its fresh initialisation.
+    ///
+    /// # Errors
+    /// [`AgentError::Shape`] naming the layer that does not fit; the learner
+    /// is unchanged then.
+    pub(crate) fn set_policy_layers(
+        &mut self,
+        layers: &crate::net::PolicyLayers,
+    ) -> Result<(), AgentError> {
+        let model = self.model.clone().with_policy_layers(layers)?;
+        if let Some(nat) = self.native.as_mut() {
+            nat.reload(&model)?;
+        }
+        self.model = model;
+        self.inference = self.model.valid();
+        Ok(())
+    }
+}
