@@ -3,9 +3,7 @@
 //! console loads (a TensorFlow frozen graph).
 
 use anyhow::Result;
-use chicane_agent::{
-    CheckpointChoice, DeviceKind, RunDir, export_bundle, export_deepracer,
-};
+use chicane_agent::{CheckpointChoice, DeviceKind, RunDir, export_bundle, export_deepracer};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -81,8 +79,14 @@ pub fn run(args: ExportArgs) -> Result<()> {
                     .file_name()
                     .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
             );
-            println!("  input  {} float {:?} (NHWC, 0..255)", g.input, g.input_shape);
-            println!("  output {} ({:?}, {} values)", g.output, g.output_kind, g.output_len);
+            println!(
+                "  input  {} float {:?} (NHWC, 0..255)",
+                g.input, g.input_shape
+            );
+            println!(
+                "  output {} ({:?}, {} values)",
+                g.output, g.output_kind, g.output_len
+            );
             println!("  upload it in the car's web console: Models > Upload (see docs/CAR.md)");
         }
     }

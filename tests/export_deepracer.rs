@@ -115,7 +115,10 @@ fn deepracer_export_runs_in_tensorflow_and_openvino_like_the_onnx_bundle() {
         let name = format!("{short}-continuous");
         runs.push((name.clone(), tiny_run(&dir, &name, CONTINUOUS, net)));
     }
-    for (net, short) in [("FAST_CNN", "fast"), ("DEEP_CONVOLUTIONAL_NETWORK_SHALLOW", "shallow")] {
+    for (net, short) in [
+        ("FAST_CNN", "fast"),
+        ("DEEP_CONVOLUTIONAL_NETWORK_SHALLOW", "shallow"),
+    ] {
         let name = format!("{short}-stereo");
         runs.push((name.clone(), tiny_run(&dir, &name, STEREO, net)));
     }
@@ -142,7 +145,10 @@ fn deepracer_export_runs_in_tensorflow_and_openvino_like_the_onnx_bundle() {
         } else {
             "FRONT_FACING_CAMERA"
         };
-        let (fpath, epath) = (dir.join(format!("{name}.u8")), dir.join(format!("{name}.f32")));
+        let (fpath, epath) = (
+            dir.join(format!("{name}.u8")),
+            dir.join(format!("{name}.f32")),
+        );
         write_u8(&fpath, &frames);
         write_f32(&epath, &expected);
         cases.push(serde_json::json!({
@@ -193,7 +199,10 @@ fn deepracer_export_runs_in_tensorflow_and_openvino_like_the_onnx_bundle() {
         assert!(num("openvino_fp16_max_abs_diff") <= 2e-2, "{name}: {r}");
         // the car's mo command line (with 2024's name for its FP16 flag)
         assert_eq!(r["mo_compress_to_fp16_returncode"], 0, "{name}: {r}");
-        assert!(num("mo_compress_to_fp16_max_abs_diff") <= 2e-2, "{name}: {r}");
+        assert!(
+            num("mo_compress_to_fp16_max_abs_diff") <= 2e-2,
+            "{name}: {r}"
+        );
         // the outputs differ between frames, so agreement is not trivial
         // (an untrained continuous head's means are small: its weights start
         // within +-0.01)
@@ -226,8 +235,18 @@ fn import_model_round_trips_an_export_and_reads_an_rl_coach_graph() {
     ]);
     assert!(stdout.contains("FAST_CNN"), "{stdout}");
     let (b1, b2) = (dir.join("orig.tar.gz"), dir.join("back.tar.gz"));
-    chicane(&["export", fx.to_str().unwrap(), "--out", b1.to_str().unwrap()]);
-    chicane(&["export", back.to_str().unwrap(), "--out", b2.to_str().unwrap()]);
+    chicane(&[
+        "export",
+        fx.to_str().unwrap(),
+        "--out",
+        b1.to_str().unwrap(),
+    ]);
+    chicane(&[
+        "export",
+        back.to_str().unwrap(),
+        "--out",
+        b2.to_str().unwrap(),
+    ]);
     let ((p1, a), (p2, _)) = (bundle_outputs(&b1, &frames), bundle_outputs(&b2, &frames));
     let argmax = |p: &[f32]| -> Vec<usize> {
         p.chunks(a)
@@ -278,40 +297,57 @@ fn import_model_round_trips_an_export_and_reads_an_rl_coach_graph() {
     let mono: Vec<Vec<u8>> = frames.iter().map(|f| f[..120 * 160].to_vec()).collect();
     let fpath = dir.join("frames.u8");
     write_u8(&fpath, &mono);
-    let model = dir.join("rl_coach_model");
-    let out = Command::new(car_python())
-        .arg(script("rl_coach_graph.py"))
-        .arg(&model)
-        .arg(&fpath)
-        .arg(FRAMES.to_string())
-        .arg("7")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "rl_coach_graph.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let imported = dir.join("rl_coach_run");
-    let stdout = chicane(&[
-        "import-model",
-        model.to_str().unwrap(),
-        "--out",
-        imported.to_str().unwrap(),
-    ]);
-    assert!(stdout.contains("DEEP_CONVOLUTIONAL_NETWORK_SHALLOW"), "{stdout}");
-    let b3 = dir.join("rl_coach_bundle.tar.gz");
-    chicane(&["export", imported.to_str().unwrap(), "--out", b3.to_str().unwrap()]);
-    let (ours, _) = bundle_outputs(&b3, &mono);
-    let theirs = read_f32(&model.join("tf_outputs.f32"));
-    assert_eq!(ours.len(), theirs.len());
-    let worst = ours
-        .iter()
-        .zip(&theirs)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max);
-    assert!(worst <= 1e-4, "imported rl_coach graph differs from TensorFlow by {worst}");
-    chicane(&["evaluate", imported.to_str().unwrap(), "--laps", "1"]);
+    for (kind, network) in [
+        ("shallow", "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW"),
+        ("deep_bn", "DEEP_CONVOLUTIONAL_NETWORK_DEEP"),
+    ] {
+        let model = dir.join(format!("rl_coach_{kind}"));
+        let out = Command::new(car_python())
+            .arg(script("rl_coach_graph.py"))
+            .arg(&model)
+            .arg(&fpath)
+            .arg(FRAMES.to_string())
+            .arg("7")
+            .arg(kind)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "rl_coach_graph.py {kind} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let imported = dir.join(format!("rl_coach_{kind}_run"));
+        let stdout = chicane(&[
+            "import-model",
+            model.to_str().unwrap(),
+            "--out",
+            imported.to_str().unwrap(),
+        ]);
+        assert!(stdout.contains(network), "{stdout}");
+        if kind == "deep_bn" {
+            assert!(stdout.contains("batch norm"), "{stdout}");
+        }
+        let b3 = dir.join(format!("rl_coach_{kind}_bundle.tar.gz"));
+        chicane(&[
+            "export",
+            imported.to_str().unwrap(),
+            "--out",
+            b3.to_str().unwrap(),
+        ]);
+        let (ours, _) = bundle_outputs(&b3, &mono);
+        let theirs = read_f32(&model.join("tf_outputs.f32"));
+        assert_eq!(ours.len(), theirs.len());
+        let worst = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst <= 1e-4,
+            "imported {kind} graph differs from TensorFlow by {worst}"
+        );
+        chicane(&["evaluate", imported.to_str().unwrap(), "--laps", "1"]);
+    }
 }
 
 #[test]

@@ -40,9 +40,9 @@ pub use checkpoint::{
     AgentSpec, TrainerState, latest_checkpoint, list_checkpoints, read_agent_spec, read_state,
 };
 pub use deepracer::{
-    CAR_FRAME, CarArchive, DeepRacerExport, DeepRacerGraph, ImportedModel, METADATA_JSON,
-    MODEL_PB, PPO_POLICY_OUTPUT, SAC_POLICY_OUTPUT, camera_input_name, car_unsupported,
-    check_car_archive, export_deepracer, export_deepracer_graph, import_model,
+    CAR_FRAME, CarArchive, DeepRacerExport, DeepRacerGraph, ImportedModel, METADATA_JSON, MODEL_PB,
+    PPO_POLICY_OUTPUT, SAC_POLICY_OUTPUT, camera_input_name, car_unsupported, check_car_archive,
+    export_deepracer, export_deepracer_graph, import_model,
 };
 pub use device::DeviceKind;
 pub use error::AgentError;

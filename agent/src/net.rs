@@ -316,7 +316,9 @@ impl ActorCritic {
                 None => Ok(()),
             }
         }
-        if layers.convs.len() != self.convs.len() || layers.camera_dense.len() != self.camera_dense.len() {
+        if layers.convs.len() != self.convs.len()
+            || layers.camera_dense.len() != self.camera_dense.len()
+        {
             return Err(AgentError::Shape(format!(
                 "{} conv and {} dense layers for a network of {} and {}",
                 layers.convs.len(),
@@ -331,7 +333,12 @@ impl ActorCritic {
                 put(b, &h.bias, &format!("conv {i} bias"))?;
             }
         }
-        for (i, (d, h)) in self.camera_dense.iter_mut().zip(&layers.camera_dense).enumerate() {
+        for (i, (d, h)) in self
+            .camera_dense
+            .iter_mut()
+            .zip(&layers.camera_dense)
+            .enumerate()
+        {
             dense(d, h, &format!("dense {i}"))?;
         }
         dense(&mut self.middleware, &layers.middleware, "middleware")?;

@@ -155,6 +155,39 @@ impl Actuator for SysfsPwm {
     }
 }
 
+/// The PCI device of the stock DeepRacer car's PWM controller
+/// (aws-deepracer-servo-pkg `pwm.cpp`: `PWMDEV "0000:00:17.0"`).
+pub const DEEPRACER_PWM_DEVICE: &str = "0000:00:17.0";
+
+/// The `pwmchipN` under `base` (`/sys/class/pwm`) whose link points at
+/// the stock DeepRacer car's PWM controller, found as the car's servo
+/// package finds it.
+///
+/// # Errors
+/// [`CarError::Actuator`] when no chip under `base` is that device.
+pub fn deepracer_pwm_chip(base: &Path) -> Result<PathBuf, CarError> {
+    let fail = |problem: String| CarError::Actuator {
+        actuator: "sysfs:deepracer".into(),
+        problem,
+    };
+    let entries = std::fs::read_dir(base).map_err(|e| fail(format!("{}: {e}", base.display())))?;
+    let mut chips: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            std::fs::read_link(p).is_ok_and(|t| t.to_string_lossy().contains(DEEPRACER_PWM_DEVICE))
+        })
+        .collect();
+    chips.sort();
+    chips.into_iter().next().ok_or_else(|| {
+        fail(format!(
+            "no PWM chip in {} is the DeepRacer's {DEEPRACER_PWM_DEVICE}; give \
+             sysfs:/sys/class/pwm/pwmchipN",
+            base.display()
+        ))
+    })
+}
+
 /// The PCA9685 prescale for `pwm_hz` with its 25 MHz oscillator
 /// (datasheet section 7.3.5: `round(25 MHz / (4096 * f)) - 1`).
 pub fn pca9685_prescale(pwm_hz: f64) -> u8 {
@@ -270,6 +303,33 @@ mod tests {
         assert_eq!(read("pwm1/duty_cycle"), "1603500");
         pwm.neutral().unwrap();
         assert_eq!(read("pwm0/duty_cycle"), "1450000");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_deepracer_pwm_chip_is_found_by_its_pci_device() {
+        let dir = std::env::temp_dir().join(format!("chicane-pwmclass-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let devices = dir.join("devices");
+        for dev in ["0000:00:1a.0", "0000:00:17.0"] {
+            std::fs::create_dir_all(devices.join(dev).join("pwm/pwmchip")).unwrap();
+        }
+        let class = dir.join("class");
+        std::fs::create_dir_all(&class).unwrap();
+        std::os::unix::fs::symlink(
+            devices.join("0000:00:1a.0/pwm/pwmchip"),
+            class.join("pwmchip0"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(
+            devices.join("0000:00:17.0/pwm/pwmchip"),
+            class.join("pwmchip1"),
+        )
+        .unwrap();
+        assert_eq!(deepracer_pwm_chip(&class).unwrap(), class.join("pwmchip1"));
+        std::fs::remove_file(class.join("pwmchip1")).unwrap();
+        let e = deepracer_pwm_chip(&class).unwrap_err().to_string();
+        assert!(e.contains("0000:00:17.0"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

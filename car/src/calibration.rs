@@ -58,6 +58,14 @@ impl ChannelCalibration {
     }
 }
 
+/// The stock DeepRacer car's ESC channel (aws-deepracer-servo-pkg:
+/// `throttle_(Servo(0))`).
+pub const DEEPRACER_MOTOR_CHANNEL: u8 = 0;
+/// The stock DeepRacer car's steering servo channel (`angle_(Servo(1))`).
+pub const DEEPRACER_SERVO_CHANNEL: u8 = 1;
+/// The stock car's PWM period (ns): `SERVO_PERIOD` in `servo_mgr.hpp`.
+const DEEPRACER_PERIOD_NS: f64 = 20_000_000.0;
+
 /// `calibration.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -144,7 +152,57 @@ impl Calibration {
         }
     }
 
-    /// Reads and checks `path`.
+    /// The calibration in DeepRacer's own `calibration.json`
+    /// (`/opt/aws/deepracer/calibration.json`, written by
+    /// aws-deepracer-servo-pkg's `servo_mgr.cpp`): `{"Calibration":
+    /// {"Servo": {"min", "mid", "max", "polarity"}, "Motor": {...},
+    /// "version": 1}}`, pulse widths in ns of a 20 ms period; the stock
+    /// car's ESC is PWM channel 0 and its steering servo channel 1.
+    ///
+    /// # Errors
+    /// A message naming the missing or bad key.
+    pub fn from_deepracer_json(text: &str) -> Result<Calibration, String> {
+        #[derive(Deserialize)]
+        struct File {
+            #[serde(rename = "Calibration")]
+            calibration: Cal,
+        }
+        #[derive(Deserialize)]
+        struct Cal {
+            #[serde(rename = "Servo")]
+            servo: Ns,
+            #[serde(rename = "Motor")]
+            motor: Ns,
+        }
+        #[derive(Deserialize)]
+        struct Ns {
+            min: f64,
+            mid: f64,
+            max: f64,
+            polarity: i8,
+        }
+        let f: File = serde_json::from_str(text).map_err(|e| {
+            format!("DeepRacer calibration (Calibration.Servo / Calibration.Motor: min, mid, max in ns, polarity): {e}")
+        })?;
+        let ch = |channel: u8, n: &Ns| ChannelCalibration {
+            channel,
+            min_ms: n.min / 1e6,
+            mid_ms: n.mid / 1e6,
+            max_ms: n.max / 1e6,
+            polarity: n.polarity,
+        };
+        let c = Calibration {
+            pwm_hz: 1e9 / DEEPRACER_PERIOD_NS,
+            steering: ch(DEEPRACER_SERVO_CHANNEL, &f.calibration.servo),
+            throttle: ch(DEEPRACER_MOTOR_CHANNEL, &f.calibration.motor),
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Reads and checks `path`: chicane's `calibration.json`, or the stock
+    /// DeepRacer car's (recognised by its `Calibration` key; see
+    /// [`Calibration::from_deepracer_json`]).
     ///
     /// # Errors
     /// [`CarError::Calibration`] naming the file and the field.
@@ -159,6 +217,11 @@ impl Calibration {
                 path.display()
             ))
         })?;
+        // DeepRacer's header key, even in a file that does not parse
+        let is_deepracer = text.contains("\"Calibration\"");
+        if is_deepracer {
+            return Calibration::from_deepracer_json(&text).map_err(bad);
+        }
         let c: Calibration = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
         c.validate().map_err(bad)?;
         Ok(c)
@@ -193,6 +256,31 @@ mod tests {
         let mut r = c.steering;
         r.polarity = -1;
         assert!((r.pulse_ms(1.0) - 1.20).abs() < 1e-12);
+    }
+
+    #[test]
+    fn deepracer_calibration_file_is_read_as_the_servo_package_writes_it() {
+        // servo_mgr.cpp's defaults, as writeCalJSON writes them
+        let text = r#"{"Calibration": {"Motor": {"max": 1603500, "mid": 1446000,
+            "min": 1311000, "polarity": -1}, "Servo": {"max": 1700000, "mid": 1450000,
+            "min": 1200000, "polarity": 1}, "version": 1}}"#;
+        let c = Calibration::from_deepracer_json(text).unwrap();
+        assert_eq!(c.throttle.channel, 0);
+        assert_eq!(c.steering.channel, 1);
+        assert_eq!(c.throttle.polarity, -1);
+        assert!((c.pwm_hz - 50.0).abs() < 1e-12);
+        // servo_mgr.cpp: duty = mid + v * polarity * (max - mid) for v * polarity > 0
+        assert!((c.steering.pulse_ms(0.5) - 1.575).abs() < 1e-12);
+        assert!((c.throttle.pulse_ms(0.5) - (1.446 - 0.5 * (1.446 - 1.311))).abs() < 1e-12);
+        let dir = std::env::temp_dir().join(format!("chicane-cal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("calibration.json");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(Calibration::load(&path).unwrap(), c);
+        let missing = text.replace(", \"polarity\": 1}", "}");
+        std::fs::write(&path, missing).unwrap();
+        let e = Calibration::load(&path).unwrap_err().to_string();
+        assert!(e.contains("polarity"), "{e}");
     }
 
     #[test]

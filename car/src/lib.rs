@@ -19,8 +19,13 @@ pub mod sim;
 
 #[cfg(feature = "pca9685")]
 pub use actuator::Pca9685;
-pub use actuator::{Actuator, DryRun, SysfsPwm, pca9685_counts, pca9685_prescale};
-pub use calibration::{Calibration, Channel, ChannelCalibration};
+pub use actuator::{
+    Actuator, DEEPRACER_PWM_DEVICE, DryRun, SysfsPwm, deepracer_pwm_chip, pca9685_counts,
+    pca9685_prescale,
+};
+pub use calibration::{
+    Calibration, Channel, ChannelCalibration, DEEPRACER_MOTOR_CHANNEL, DEEPRACER_SERVO_CHANNEL,
+};
 #[cfg(feature = "v4l2")]
 pub use camera::V4l2Camera;
 pub use camera::{Camera, FrameFormat, ReplayCamera, TestPattern, image_to_frame};

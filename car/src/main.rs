@@ -44,12 +44,17 @@ struct RunArgs {
     /// V4L2 device such as /dev/video0 (feature `v4l2`).
     #[arg(long)]
     camera: String,
-    /// Commands to: `dry-run` (log them), `sim`, `sysfs:/sys/class/pwm/pwmchip0`
-    /// (Linux PWM), or `pca9685:/dev/i2c-1[@0x40]` (I2C servo board).
+    /// Commands to: `dry-run` (log them), `sim`, `sysfs:deepracer` (the stock
+    /// DeepRacer car's PWM chip, found by its PCI device),
+    /// `sysfs:/sys/class/pwm/pwmchip0` (Linux PWM), or
+    /// `pca9685:/dev/i2c-1[@0x40]` (I2C servo board).
     #[arg(long, default_value = "dry-run")]
     actuator: String,
-    /// Pulse widths and channels [default: DeepRacer's: steering 1.20/1.45/1.70 ms
-    /// on channel 0, ESC 1.311/1.446/1.6035 ms on channel 1, 50 Hz].
+    /// Pulse widths and channels: chicane's calibration.json, or the stock
+    /// car's /opt/aws/deepracer/calibration.json as its servo package wrote
+    /// it (ESC on channel 0, servo on channel 1) [default: DeepRacer's pulse
+    /// widths, steering 1.20/1.45/1.70 ms on channel 0, ESC 1.311/1.446/1.6035
+    /// ms on channel 1, 50 Hz].
     #[arg(long)]
     calibration: Option<PathBuf>,
     /// Throttle cap, 0..1.
@@ -162,6 +167,10 @@ fn open_actuator(spec: &str, cal: Calibration) -> Result<Box<dyn Actuator>> {
     if spec == "dry-run" {
         return Ok(Box::new(DryRun::new(cal, Box::new(std::io::stdout()))));
     }
+    if spec == "sysfs:deepracer" {
+        let chip = chicane_car::deepracer_pwm_chip(Path::new("/sys/class/pwm"))?;
+        return Ok(Box::new(SysfsPwm::open(&chip, cal)?));
+    }
     if let Some(chip) = spec.strip_prefix("sysfs:") {
         return Ok(Box::new(SysfsPwm::open(Path::new(chip), cal)?));
     }
@@ -190,8 +199,8 @@ fn open_actuator(spec: &str, cal: Calibration) -> Result<Box<dyn Actuator>> {
         bail!("--actuator sim needs --camera sim:TRACK or sim@HOST:PORT");
     }
     bail!(
-        "--actuator {spec}: unknown; use dry-run, sim, sysfs:/sys/class/pwm/pwmchipN or \
-         pca9685:/dev/i2c-N[@0x40]"
+        "--actuator {spec}: unknown; use dry-run, sim, sysfs:deepracer (the stock car's PWM), \
+         sysfs:/sys/class/pwm/pwmchipN or pca9685:/dev/i2c-N[@0x40]"
     )
 }
 

@@ -135,10 +135,7 @@ pub fn fixture() -> PathBuf {
 }
 
 pub fn track_path() -> String {
-    shared_track("reinvent_base")
-        .to_str()
-        .unwrap()
-        .to_string()
+    shared_track("reinvent_base").to_str().unwrap().to_string()
 }
 
 pub fn copy_dir(src: &Path, dst: &Path) {
@@ -162,7 +159,13 @@ pub fn rendered_frames(run_toml: &Path, n: usize) -> Vec<Vec<u8>> {
     let reward = run.make_reward().unwrap();
     // the pure-pursuit driver commands any steering angle and speed
     let space = chicane_core::ActionSpace::full_continuous();
-    let mut env = RaceEnv::new(run.sim.clone(), std::sync::Arc::clone(&run.track), space, reward).unwrap();
+    let mut env = RaceEnv::new(
+        run.sim.clone(),
+        std::sync::Arc::clone(&run.track),
+        space,
+        reward,
+    )
+    .unwrap();
     let mut info = env
         .reset_in_place(Some(3), ResetOptions::default())
         .unwrap();
@@ -179,4 +182,3 @@ pub fn rendered_frames(run_toml: &Path, n: usize) -> Vec<Vec<u8>> {
     }
     frames
 }
-

@@ -124,11 +124,17 @@ pub fn car_metadata(run_metadata: &str, path: &Path) -> Result<String, AgentErro
 /// # Errors
 /// [`AgentError::Request`] for a name the car refuses; [`AgentError::Io`]
 /// naming the file.
-pub fn write_car_archive(out: &Path, metadata: &str, model_pb: &[u8]) -> Result<CarArchive, AgentError> {
+pub fn write_car_archive(
+    out: &Path,
+    metadata: &str,
+    model_pb: &[u8],
+) -> Result<CarArchive, AgentError> {
     car_model_name(out)?;
     let tmp = out.with_file_name(format!(
         ".{}.tmp",
-        out.file_name().map(|f| f.to_string_lossy()).unwrap_or_default()
+        out.file_name()
+            .map(|f| f.to_string_lossy())
+            .unwrap_or_default()
     ));
     let file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
     let mut tar = tar::Builder::new(GzEncoder::new(file, Compression::default()));

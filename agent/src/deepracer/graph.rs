@@ -52,7 +52,11 @@ pub struct DeepRacerGraph {
 /// Why a model cannot run on the stock car, or `None` when it can: the
 /// car feeds one 160x120 greyscale frame (or a stereo pair) and nothing
 /// else to a camera network.
-pub fn car_unsupported(network: NetworkKind, preprocess: Option<&Preprocess>, lidar: bool) -> Option<String> {
+pub fn car_unsupported(
+    network: NetworkKind,
+    preprocess: Option<&Preprocess>,
+    lidar: bool,
+) -> Option<String> {
     if lidar {
         return Some(
             "the model reads lidar; the stock car's TensorFlow path feeds cameras only \
@@ -132,7 +136,10 @@ pub fn export_deepracer_graph(
     }
     let mut names = std::collections::HashSet::new();
     if let Some(dup) = t.nodes.iter().find(|n| !names.insert(n.name.as_str())) {
-        return Err(AgentError::Shape(format!("two TensorFlow nodes named {}", dup.name)));
+        return Err(AgentError::Shape(format!(
+            "two TensorFlow nodes named {}",
+            dup.name
+        )));
     }
     let def = GraphDef {
         node: t.nodes,
@@ -210,7 +217,13 @@ impl<'a> Translation<'a> {
         }
     }
 
-    fn push(&mut self, name: String, op: &str, input: Vec<String>, attr: Vec<(&str, AttrValue)>) -> String {
+    fn push(
+        &mut self,
+        name: String,
+        op: &str,
+        input: Vec<String>,
+        attr: Vec<(&str, AttrValue)>,
+    ) -> String {
         self.nodes.push(NodeDef {
             name: name.clone(),
             op: op.into(),
@@ -353,7 +366,10 @@ impl<'a> Translation<'a> {
             "Conv" => {
                 let (x, layout) = self.input(&n.input[0])?;
                 if layout != Layout::Nhwc {
-                    return Err(AgentError::Shape(format!("Conv `{}` on a flat tensor", n.name)));
+                    return Err(AgentError::Shape(format!(
+                        "Conv `{}` on a flat tensor",
+                        n.name
+                    )));
                 }
                 let (w, data) = self.weight(&n.input[1])?;
                 let [o, i, kh, kw] = dims4(w)?;
@@ -390,7 +406,12 @@ impl<'a> Translation<'a> {
                         ("padding", s("VALID")),
                         ("data_format", s("NHWC")),
                         ("dilations", ints(&[1, 1, 1, 1])),
-                        ("use_cudnn_on_gpu", AttrValue { value: Some(attr_value::Value::B(true)) }),
+                        (
+                            "use_cudnn_on_gpu",
+                            AttrValue {
+                                value: Some(attr_value::Value::B(true)),
+                            },
+                        ),
                     ],
                 );
                 let y = match n.input.get(2) {
@@ -424,8 +445,18 @@ impl<'a> Translation<'a> {
                     vec![x, kernel],
                     vec![
                         float(),
-                        ("transpose_a", AttrValue { value: Some(attr_value::Value::B(false)) }),
-                        ("transpose_b", AttrValue { value: Some(attr_value::Value::B(false)) }),
+                        (
+                            "transpose_a",
+                            AttrValue {
+                                value: Some(attr_value::Value::B(false)),
+                            },
+                        ),
+                        (
+                            "transpose_b",
+                            AttrValue {
+                                value: Some(attr_value::Value::B(false)),
+                            },
+                        ),
                     ],
                 );
                 let y = match n.input.get(2) {
@@ -469,8 +500,12 @@ impl<'a> Translation<'a> {
                 )
             }
             "Relu" | "Tanh" | "Erf" | "Exp" | "Identity" | "Softmax" => {
-                if n.op_type == "Softmax" && attr(n, "axis").is_some_and(|a| a.i != 1 && a.i != -1) {
-                    return Err(AgentError::Shape(format!("Softmax `{}` not over the last axis", n.name)));
+                if n.op_type == "Softmax" && attr(n, "axis").is_some_and(|a| a.i != 1 && a.i != -1)
+                {
+                    return Err(AgentError::Shape(format!(
+                        "Softmax `{}` not over the last axis",
+                        n.name
+                    )));
                 }
                 let (x, layout) = self.input(&n.input[0])?;
                 (self.push(name, &n.op_type, vec![x], vec![float()]), layout)
@@ -530,14 +565,17 @@ fn floats(t: &pb::TensorProto) -> Result<Vec<f32>, AgentError> {
     if !t.float_data.is_empty() {
         return Ok(t.float_data.clone());
     }
-    if t.raw_data.len() % 4 == 0 && !t.raw_data.is_empty() {
+    if t.raw_data.len().is_multiple_of(4) && !t.raw_data.is_empty() {
         return Ok(t
             .raw_data
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect());
     }
-    Err(AgentError::Shape(format!("initializer `{}` holds no floats", t.name)))
+    Err(AgentError::Shape(format!(
+        "initializer `{}` holds no floats",
+        t.name
+    )))
 }
 
 fn attr<'n>(n: &'n pb::NodeProto, name: &str) -> Option<&'n pb::AttributeProto> {

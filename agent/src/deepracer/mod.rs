@@ -6,8 +6,10 @@
 mod archive;
 mod graph;
 mod import;
+mod map;
 mod names;
 mod tfpb;
+mod tfread;
 
 pub use archive::{
     CarArchive, METADATA_JSON, MODEL_PB, car_metadata, car_model_name, check_car_archive,
