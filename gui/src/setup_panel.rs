@@ -377,6 +377,29 @@ pub(crate) fn setup_tab(
             );
         });
     });
+    egui::CollapsingHeader::new("Physics randomisation").show(ui, |ui| {
+        let pr = &mut setup.run.sim.physics_randomization;
+        ui.checkbox(&mut pr.enabled, "enabled");
+        ui.add_enabled_ui(pr.enabled, |ui| {
+            ui.add(egui::Slider::new(&mut pr.grip, 0.0..=0.5).text("grip (+- fraction)"));
+            ui.add(egui::Slider::new(&mut pr.mass, 0.0..=0.5).text("mass (+- fraction)"));
+            ui.add(
+                egui::Slider::new(&mut pr.motor_response, 0.0..=0.5).text("motor (+- fraction)"),
+            );
+            ui.add(
+                egui::Slider::new(&mut pr.steering_offset_deg, 0.0..=5.0)
+                    .text("steering offset (deg)"),
+            );
+            ui.add(egui::Slider::new(&mut pr.steering_gain, 0.0..=0.3).text("steering gain (+-)"));
+            ui.add(
+                egui::Slider::new(&mut pr.action_latency_steps, 0..=4).text("latency (steps, max)"),
+            );
+            ui.add(
+                egui::Slider::new(&mut pr.action_noise, 0.0..=0.2).text("action noise (fraction)"),
+            );
+            ui.add(egui::Slider::new(&mut pr.frame_drop, 0.0..=0.3).text("frame drop probability"));
+        });
+    });
     egui::CollapsingHeader::new("Training")
         .default_open(true)
         .show(ui, |ui| {

@@ -272,6 +272,9 @@ pub struct SimConfig {
     pub bots: BotConfig,
     /// Camera domain randomisation.
     pub domain_randomization: DomainRandomization,
+    /// Physics and actuation randomisation (grip, mass, motor, steering
+    /// trim, latency, action noise, frame drops), off by default.
+    pub physics_randomization: crate::randomization::PhysicsRandomization,
 }
 
 impl Default for SimConfig {
@@ -286,6 +289,7 @@ impl Default for SimConfig {
             obstacles: ObstacleConfig::default(),
             bots: BotConfig::default(),
             domain_randomization: DomainRandomization::default(),
+            physics_randomization: crate::randomization::PhysicsRandomization::default(),
         }
     }
 }
@@ -444,6 +448,9 @@ impl SimConfig {
                 ));
             }
         }
+        self.physics_randomization
+            .validate()
+            .map_err(|(f, p)| bad(f, p))?;
         Ok(())
     }
 }

@@ -19,6 +19,7 @@ mod laps;
 mod limits;
 mod objects;
 mod racing_driver;
+mod randomization;
 mod trace;
 mod tyre;
 mod vec_env;
@@ -44,6 +45,7 @@ pub use limits::{
 };
 pub use objects::{BOT_SIZE, OBSTACLE_SIZE};
 pub use racing_driver::RacingLineDriver;
+pub use randomization::{EpisodePhysics, PhysicsRandomization};
 pub use trace::{SIMTRACE_HEADER, SimTraceWriter, row_without_episode};
 pub use tyre::{combined_forces, fiala_side_force, side_capacity, slip_angle};
 pub use vec_env::{AutoresetMode, VecEnv};

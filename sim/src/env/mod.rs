@@ -11,6 +11,7 @@ use crate::camera::CameraRenderer;
 use crate::config::SimConfig;
 use crate::error::SimError;
 use crate::objects::Objects;
+use crate::randomization::{Actuation, EpisodePhysics};
 use crate::vehicle::{BoxBody, CarState, Vehicle};
 use chicane_core::{Action, ActionSpace, Vec2, wrap_angle};
 use chicane_reward::{RewardFunction, RewardParams, check_reward};
@@ -50,6 +51,9 @@ pub struct RaceEnv {
     scratch: Vec<u8>,
     boxes: Vec<BoxBody>,
     timings: StepTimings,
+    /// This episode's drawn car and actuation (physics randomisation).
+    drawn: EpisodePhysics,
+    actuation: Actuation,
 }
 
 impl std::fmt::Debug for RaceEnv {
@@ -92,6 +96,7 @@ impl RaceEnv {
         cfg.validate()?;
         action_space.validate()?;
         let renderer = cfg.camera.as_ref().map(CameraRenderer::new);
+        let drawn = EpisodePhysics::nominal(&cfg.vehicle);
         let obs = Observation {
             camera: vec![0; cfg.camera.as_ref().map_or(0, |c| c.frame_len())],
             lidar: vec![0.0; cfg.lidar.as_ref().map_or(0, |l| l.len())],
@@ -111,7 +116,15 @@ impl RaceEnv {
             scratch: Vec::new(),
             boxes: Vec::new(),
             timings: StepTimings::default(),
+            actuation: Actuation::new(&drawn, 0.0),
+            drawn,
         })
+    }
+
+    /// The car and actuation this episode drew ([`SimConfig`]'s
+    /// `physics_randomization`; the configured car when it is off).
+    pub fn episode_physics(&self) -> &EpisodePhysics {
+        &self.drawn
     }
 
     /// The config.
@@ -269,8 +282,13 @@ impl RaceEnv {
             .map(|o| (o.body, false))
             .chain(self.objects.bots.iter().map(|b| (b.body, true)))
             .collect();
+        self.drawn = self
+            .cfg
+            .physics_randomization
+            .draw(&self.cfg.vehicle, &mut self.rng);
+        self.actuation = Actuation::new(&self.drawn, self.cfg.vehicle.min_speed);
         self.physics = Some(Vehicle::new(
-            &self.cfg.vehicle,
+            &self.drawn.vehicle,
             self.cfg.physics.dt(),
             position,
             yaw,
@@ -296,7 +314,7 @@ impl RaceEnv {
         });
         let state = self.car_state();
         let (params, wheels) = self.params(&state, (0.0, 0.0), false, fraction);
-        self.observe(&state);
+        self.observe(&state, false);
         Ok(self.info(params, EpisodeStatus::Prepare, wheels, state, (0.0, 0.0)))
     }
 
@@ -352,6 +370,18 @@ impl RaceEnv {
         }
         let (steer_deg, speed) = self.action_space.resolve(action)?;
         let speed_cmd = speed.clamp(self.cfg.vehicle.min_speed, self.cfg.vehicle.max_speed);
+        // what reaches the car: the command as sent, or through the drawn
+        // servo trim, noise and latency
+        let (steer_car, speed_car) = if self.cfg.physics_randomization.enabled {
+            self.actuation.command(
+                &self.cfg.physics_randomization,
+                &self.drawn,
+                (steer_deg, speed_cmd),
+                &mut self.rng,
+            )
+        } else {
+            (steer_deg, speed_cmd)
+        };
         let dt = self.cfg.physics.dt();
         let track = Arc::clone(&self.assets.track);
         let physics_started = Instant::now();
@@ -372,7 +402,7 @@ impl RaceEnv {
                 }
             }
             if let Some(physics) = self.physics.as_mut() {
-                physics.step(steer_deg.to_radians(), speed_cmd);
+                physics.step(steer_car.to_radians(), speed_car);
             }
         }
         self.timings.physics_s += physics_started.elapsed().as_secs_f64();
@@ -441,7 +471,9 @@ impl RaceEnv {
             ep.done = terminated || truncated;
         }
         let render_started = Instant::now();
-        self.observe(&state);
+        let pr = &self.cfg.physics_randomization;
+        let drop_frame = pr.enabled && pr.frame_drop > 0.0 && self.rng.random_bool(pr.frame_drop);
+        self.observe(&state, drop_frame);
         self.timings.render_s += render_started.elapsed().as_secs_f64();
         let info = self.info(params, status, wheels, state, (steer_deg, speed));
         Ok((reward, terminated, truncated, info))

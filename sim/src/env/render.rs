@@ -65,14 +65,17 @@ impl RaceEnv {
         j
     }
 
-    /// Renders the sensors for `state` into `self.obs`.
-    pub(super) fn observe(&mut self, state: &CarState) {
+    /// Renders the sensors for `state` into `self.obs`; with
+    /// `repeat_camera` the camera keeps its last frame (a dropped frame).
+    pub(super) fn observe(&mut self, state: &CarState, repeat_camera: bool) {
         let Some(jitter) = self.ep.as_ref().map(|e| e.jitter) else {
             return;
         };
         self.boxes.clear();
         self.boxes.extend(self.objects.boxes());
-        if let (Some(cam), Some(renderer)) = (&self.cfg.camera, self.renderer.as_mut()) {
+        if let (Some(cam), Some(renderer), false) =
+            (&self.cfg.camera, self.renderer.as_mut(), repeat_camera)
+        {
             let tex = &self.assets.textures[jitter.texture];
             let rest_height =
                 self.cfg.vehicle.wheel_radius + self.cfg.vehicle.suspension_rest_length;
