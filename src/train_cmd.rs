@@ -17,9 +17,10 @@ pub struct TrainArgs {
     /// A run .toml or a DeepRacer custom_files folder (reward_function.py,
     /// model_metadata.json, hyperparameters.json); none = built-in defaults.
     pub run: Option<PathBuf>,
-    /// Override the track: a built-in name, a track .toml or a DeepRacer .npy.
+    /// Override the track: a built-in name, a track .toml or a DeepRacer .npy;
+    /// give it several times to train on several tracks (multi-track).
     #[arg(long)]
-    pub track: Option<String>,
+    pub track: Vec<String>,
     /// The run folder [default: runs/<track>-<seed>].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -71,7 +72,8 @@ impl TrainArgs {
     fn request(&self) -> RunRequest {
         RunRequest {
             config: self.run.clone(),
-            track: self.track.clone(),
+            track: self.track.first().cloned(),
+            more_tracks: self.track.iter().skip(1).cloned().collect(),
             seed: self.seed,
             network: self.network.clone(),
             device: self.device.clone(),
@@ -146,9 +148,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
         });
     }
     eprintln!(
-        "training on {} ({:.2} m) by {} with {} | reward {} | {} envs | network {} | device {} | run folder {}",
+        "training on {} ({:.2} m{}) by {} with {} | reward {} | {} envs | network {} | device {} | run folder {}",
         run.track.name(),
         run.track.length(),
+        if run.training_tracks.len() > 1 {
+            let names: Vec<&str> = run.training_tracks[1..]
+                .iter()
+                .map(|t| t.1.name())
+                .collect();
+            format!(
+                "; also {}, switching every {} episode(s)",
+                names.join(", "),
+                run.track_switch_episodes
+            )
+        } else {
+            String::new()
+        },
         match run.training_algorithm {
             chicane_core::TrainingAlgorithm::VanillaPg => {
                 "vanilla_pg (one pass per rollout)".to_string()

@@ -191,6 +191,90 @@ fn vanilla_pg_trains_one_pass_per_rollout() {
 }
 
 #[test]
+fn multi_track_training_runs_each_env_on_its_tracks_and_logs_them() {
+    let dir = temp_dir("multitrack");
+    let shared = support::shared_track("reinvent_base");
+    let cfg = dir.join("multi.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "track = [\"easy-oval\", {:?}, \"speedway\"]\ntrack_switch_episodes = 1\n\
+             reward = \"builtin:center_line\"\nseed = 3\n\n[hyperparameters]\n\
+             num_episodes_between_training = 6\nbatch_size = 32\nnum_epochs = 1\n\n\
+             [sim.episode]\nmax_steps = 30\n",
+            shared.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let out = support::chicane(&[
+        "train",
+        cfg.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--num-envs",
+        "2",
+        "--max-episodes",
+        "12",
+        "--quiet",
+    ]);
+    let header = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{header}");
+    assert!(header.contains("also reinvent_base, speedway"), "{header}");
+    let tracks: std::collections::BTreeSet<String> = metrics(&run, "episode")
+        .iter()
+        .map(|e| e["record"]["track"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        tracks,
+        ["easy-oval", "reinvent_base", "speedway"]
+            .map(String::from)
+            .into(),
+        "every track ran"
+    );
+    // the run file keeps the list, so resume and evaluate see it
+    let toml = std::fs::read_to_string(run.join("run.toml")).unwrap();
+    assert!(
+        toml.contains("speedway") && toml.contains("track_switch_episodes"),
+        "{toml}"
+    );
+    ok(&["config", "show", run.join("run.toml").to_str().unwrap()]);
+    // --track given twice overrides the file's list
+    let run2 = dir.join("run2");
+    let out = support::chicane(&[
+        "train",
+        cfg.to_str().unwrap(),
+        "--track",
+        "easy-oval",
+        "--track",
+        "technical-loop",
+        "--out",
+        run2.to_str().unwrap(),
+        "--num-envs",
+        "2",
+        "--max-episodes",
+        "6",
+        "--quiet",
+    ]);
+    let header = String::from_utf8_lossy(&out.stderr);
+    assert!(header.contains("also technical-loop"), "{header}");
+    // bad lists are named
+    std::fs::write(&cfg, "track = []\n").unwrap();
+    let e = fails(&["train", cfg.to_str().unwrap(), "--quiet"]);
+    assert!(e.contains("track") && e.contains("empty list"), "{e}");
+    std::fs::write(&cfg, "track = [\"easy-oval\", \"easy-ovl\"]\n").unwrap();
+    let e = fails(&["train", cfg.to_str().unwrap(), "--quiet"]);
+    assert!(e.contains("easy-ovl"), "{e}");
+    std::fs::write(
+        &cfg,
+        "track = [\"easy-oval\", \"speedway\"]\ntrack_switch_episodes = 0\n",
+    )
+    .unwrap();
+    let e = fails(&["train", cfg.to_str().unwrap(), "--quiet"]);
+    assert!(e.contains("track_switch_episodes"), "{e}");
+}
+
+#[test]
 fn clone_and_evaluate() {
     let dir = temp_dir("clone");
     let cfg = small_config(&dir);

@@ -25,6 +25,8 @@ pub struct WorkerEpisode {
     pub start_ms: u128,
     /// End time, ms since the Unix epoch.
     pub end_ms: u128,
+    /// The track it ran on (its name).
+    pub track: String,
     /// The episode's sim-trace rows without the leading `episode` column
     /// (the learner adds it; columns as [`chicane_sim::SIMTRACE_HEADER`]).
     pub trace_rows: Vec<String>,
@@ -49,6 +51,9 @@ pub struct EpisodeRecord {
     pub lap_time: Option<f64>,
     /// Training time when it finished (s).
     pub elapsed_s: f64,
+    /// The track it ran on (its name; multi-track training switches).
+    #[serde(default)]
+    pub track: String,
 }
 
 /// The summary of one PPO iteration.

@@ -34,6 +34,9 @@ pub struct RunRequest {
     pub config: Option<PathBuf>,
     /// Another track: a built-in name, a chicane `.toml` or a DeepRacer `.npy`.
     pub track: Option<String>,
+    /// More tracks after `track`, for multi-track training (`--track`
+    /// given several times); ignored without `track`.
+    pub more_tracks: Vec<String>,
     /// Another seed.
     pub seed: Option<u64>,
     /// Add (`true`) DeepRacer's 64-beam lidar or remove (`false`) the lidar.
@@ -115,7 +118,17 @@ impl RunRequest {
     /// A track that does not load.
     pub fn apply_overrides(&self, run: &mut ResolvedRun) -> Result<(), AgentError> {
         if let Some(spec) = &self.track {
-            run.set_track(spec).map_err(|source| AgentError::Track {
+            let specs: Vec<&str> = std::iter::once(spec.as_str())
+                .chain(self.more_tracks.iter().map(String::as_str))
+                .collect();
+            for s in &specs {
+                // each one named on its own, so the error says which
+                chicane_tracks::load(s).map_err(|source| AgentError::Track {
+                    spec: s.to_string(),
+                    source,
+                })?;
+            }
+            run.set_tracks(&specs).map_err(|source| AgentError::Track {
                 spec: spec.clone(),
                 source,
             })?;

@@ -310,6 +310,7 @@ impl RolloutWorker {
                             lap_time,
                             start_ms: self.ep_start_ms[i],
                             end_ms: now_ms(),
+                            track: info.track.to_string(),
                             trace_rows: std::mem::take(&mut self.pending_rows[i]),
                         };
                         observer.worker_episode(&ep)?;

@@ -135,6 +135,7 @@ impl RunLog {
             status: ep.status,
             lap_time: ep.lap_time,
             elapsed_s: self.elapsed(),
+            track: ep.track.clone(),
         };
         if let Some(t) = rec.lap_time {
             self.state.laps += 1;

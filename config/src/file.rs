@@ -53,11 +53,20 @@ pub(crate) struct ActionSpaceToml {
     pub continuous: Option<ContinuousToml>,
 }
 
+/// `track`: one track, or several for multi-track training.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum TrackList {
+    One(String),
+    Many(Vec<String>),
+}
+
 /// A run file as written.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RunToml {
-    pub track: Option<String>,
+    pub track: Option<TrackList>,
+    pub track_switch_episodes: Option<u32>,
     pub reward: Option<String>,
     pub seed: Option<u64>,
     pub network: Option<String>,
@@ -138,7 +147,12 @@ fn to_toml(run: &ResolvedRun) -> String {
     sim.obstacles = ObstacleConfig::default();
     sim.bots = BotConfig::default();
     let file = RunToml {
-        track: Some(run.track_spec.clone()),
+        track: Some(if run.training_tracks.len() > 1 {
+            TrackList::Many(run.training_tracks.iter().map(|t| t.0.clone()).collect())
+        } else {
+            TrackList::One(run.track_spec.clone())
+        }),
+        track_switch_episodes: (run.training_tracks.len() > 1).then_some(run.track_switch_episodes),
         reward: Some(run.reward.as_config_string()),
         seed: Some(run.seed),
         network: run.network.map(|n| n.name().to_string()),

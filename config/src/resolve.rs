@@ -6,7 +6,7 @@
 //! the `run.toml` a training writes) loads from any working directory.
 
 use crate::error::{ConfigError, field};
-use crate::file::{ActionSpaceToml, RaceToml, RunToml};
+use crate::file::{ActionSpaceToml, RaceToml, RunToml, TrackList};
 use crate::hyperparameters::Hyperparameters;
 use crate::rewards::RewardSource;
 use crate::run::{RaceType, ResolvedRun};
@@ -162,26 +162,47 @@ fn resolve(
     base: &Path,
     meta: Option<ModelMetadata>,
 ) -> Result<ResolvedRun, ConfigError> {
-    // track: a built-in name stays a name, anything else is a path
-    let track_spec = raw
-        .track
-        .clone()
-        .unwrap_or_else(|| chicane_tracks::DEFAULT_TRACK.to_string());
-    let track_spec = if chicane_tracks::builtin_source(&track_spec).is_some() {
-        track_spec
-    } else {
-        let path = resolve_path(base, &track_spec);
-        if path.exists() {
-            path.display().to_string()
-        } else {
-            // keep the name as written so the error says what the user typed
-            track_spec
+    // tracks: a built-in name stays a name, anything else is a path
+    let specs: Vec<String> = match raw.track.clone() {
+        None => vec![chicane_tracks::DEFAULT_TRACK.to_string()],
+        Some(TrackList::One(t)) => vec![t],
+        Some(TrackList::Many(list)) if list.is_empty() => {
+            return Err(field(
+                origin,
+                "track",
+                "an empty list; give a track, or several as [\"a.npy\", \"b.npy\"]",
+            ));
         }
+        Some(TrackList::Many(list)) => list,
     };
-    let track = chicane_tracks::load(&track_spec).map_err(|source| ConfigError::Track {
-        origin: origin.to_string(),
-        source,
-    })?;
+    let mut training_tracks = Vec::with_capacity(specs.len());
+    for track_spec in specs {
+        let track_spec = if chicane_tracks::builtin_source(&track_spec).is_some() {
+            track_spec
+        } else {
+            let path = resolve_path(base, &track_spec);
+            if path.exists() {
+                path.display().to_string()
+            } else {
+                // keep the name as written so the error says what the user typed
+                track_spec
+            }
+        };
+        let track = chicane_tracks::load(&track_spec).map_err(|source| ConfigError::Track {
+            origin: origin.to_string(),
+            source,
+        })?;
+        training_tracks.push((track_spec, Arc::new(track)));
+    }
+    let (track_spec, track) = training_tracks[0].clone();
+    let track_switch_episodes = raw.track_switch_episodes.unwrap_or(1);
+    if track_switch_episodes == 0 {
+        return Err(field(
+            origin,
+            "track_switch_episodes",
+            "must be at least 1 (episodes on a track before an env moves to the next)",
+        ));
+    }
 
     // action space and sensors: an inline table, or a model_metadata.json
     let meta = match (&raw.model_metadata, meta) {
@@ -267,7 +288,9 @@ fn resolve(
     let run = ResolvedRun {
         origin: origin.to_string(),
         track_spec,
-        track: Arc::new(track),
+        track,
+        training_tracks,
+        track_switch_episodes,
         reward,
         action_space,
         network,

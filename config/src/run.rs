@@ -66,8 +66,16 @@ pub struct ResolvedRun {
     pub origin: String,
     /// The track as named (built-in name or resolved path).
     pub track_spec: String,
-    /// The loaded track.
+    /// The loaded track (the first of `training_tracks`).
     pub track: Arc<Track>,
+    /// Every track training runs on, as named and loaded, the first being
+    /// `track`: more than one for multi-track training (run file `track =
+    /// ["a.npy", "b.npy"]`), each env starting on its own and moving to the
+    /// next every `track_switch_episodes` episodes.
+    pub training_tracks: Vec<(String, Arc<Track>)>,
+    /// Episodes on one track before an env moves to the next (multi-track
+    /// training). Default 1.
+    pub track_switch_episodes: u32,
     /// The reward function's source.
     pub reward: RewardSource,
     /// The action space.
@@ -96,11 +104,32 @@ impl ResolvedRun {
     /// The track loader's error naming the file and what is wrong (a name
     /// that is neither a file nor a built-in lists the built-ins).
     pub fn set_track(&mut self, spec: &str) -> Result<(), chicane_tracks::TrackError> {
-        self.track = Arc::new(chicane_tracks::load(spec)?);
-        self.track_spec = std::fs::canonicalize(spec)
-            .ok()
-            .filter(|p| p.is_file())
-            .map_or_else(|| spec.to_string(), |p| p.display().to_string());
+        self.set_tracks(&[spec])
+    }
+
+    /// Replaces the training tracks with `specs` (multi-track training
+    /// when there are several; `--track` given several times). Files are
+    /// recorded by their absolute paths. An empty list changes nothing.
+    ///
+    /// # Errors
+    /// The track loader's error for the first track that does not load
+    /// (the run is unchanged then).
+    pub fn set_tracks(&mut self, specs: &[&str]) -> Result<(), chicane_tracks::TrackError> {
+        let mut tracks = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let track = Arc::new(chicane_tracks::load(spec)?);
+            let named = std::fs::canonicalize(spec)
+                .ok()
+                .filter(|p| p.is_file())
+                .map_or_else(|| spec.to_string(), |p| p.display().to_string());
+            tracks.push((named, track));
+        }
+        let Some((spec, track)) = tracks.first().cloned() else {
+            return Ok(());
+        };
+        self.track = track;
+        self.track_spec = spec;
+        self.training_tracks = tracks;
         Ok(())
     }
 
@@ -158,9 +187,15 @@ impl ResolvedRun {
                 field: "reward".into(),
                 problem: chicane_core::error_chain(&e),
             })?;
-        chicane_sim::VecEnv::new(
+        let tracks: Vec<Arc<Track>> = self
+            .training_tracks
+            .iter()
+            .map(|t| Arc::clone(&t.1))
+            .collect();
+        chicane_sim::VecEnv::with_tracks(
             self.sim.clone(),
-            Arc::clone(&self.track),
+            &tracks,
+            self.track_switch_episodes,
             self.action_space.clone(),
             rewards,
             num_threads,

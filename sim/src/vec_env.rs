@@ -112,6 +112,48 @@ impl VecEnv {
         })
     }
 
+    /// Multi-track training: one env per reward function, env `i` starting
+    /// on `tracks[i % n]` and moving to the next track every
+    /// `switch_every` episodes ([`RaceEnv::set_track_pool`]); each track's
+    /// textures built once and shared.
+    ///
+    /// # Errors
+    /// As [`VecEnv::new`]; [`SimError::Config`] for no tracks or
+    /// `switch_every` 0.
+    pub fn with_tracks(
+        cfg: SimConfig,
+        tracks: &[Arc<Track>],
+        switch_every: u32,
+        action_space: ActionSpace,
+        rewards: Vec<Box<dyn RewardFunction>>,
+        num_threads: usize,
+    ) -> Result<VecEnv, SimError> {
+        let first = tracks.first().ok_or_else(|| SimError::Config {
+            field: "track".into(),
+            problem: "no tracks given".into(),
+        })?;
+        let mut v = VecEnv::new(
+            cfg.clone(),
+            Arc::clone(first),
+            action_space,
+            rewards,
+            num_threads,
+        )?;
+        if tracks.len() > 1 {
+            let pool: Vec<EnvAssets> = std::iter::once(v.assets.clone())
+                .chain(
+                    tracks[1..]
+                        .iter()
+                        .map(|t| EnvAssets::new(Arc::clone(t), &cfg)),
+                )
+                .collect();
+            for (i, env) in v.envs.iter_mut().enumerate() {
+                env.set_track_pool(pool.clone(), switch_every, i)?;
+            }
+        }
+        Ok(v)
+    }
+
     /// Where the sub-envs' step time went (CPU seconds summed over the
     /// envs, which run in parallel), zeroing it.
     pub fn take_timings(&mut self) -> StepTimings {

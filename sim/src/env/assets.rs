@@ -26,6 +26,7 @@ pub struct EnvAssets {
     pub(super) track: Arc<Track>,
     pub(super) textures: Arc<Vec<GroundTexture>>,
     pub(super) waypoints: [Arc<Vec<[f64; 2]>>; 2],
+    pub(super) name: Arc<str>,
     vehicle: VehicleConfig,
     lines: Arc<[OnceLock<Option<LineData>>; 2]>,
 }
@@ -52,6 +53,7 @@ impl EnvAssets {
         let fwd: Vec<[f64; 2]> = track.waypoints().iter().map(|p| [p.x, p.y]).collect();
         let rev: Vec<[f64; 2]> = fwd.iter().rev().copied().collect();
         EnvAssets {
+            name: Arc::from(track.name()),
             track,
             textures: Arc::new(textures),
             waypoints: [Arc::new(fwd), Arc::new(rev)],

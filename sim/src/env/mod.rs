@@ -54,6 +54,12 @@ pub struct RaceEnv {
     /// This episode's drawn car and actuation (physics randomisation).
     drawn: EpisodePhysics,
     actuation: Actuation,
+    /// Tracks to switch between (multi-track training): empty for one track.
+    track_pool: Vec<EnvAssets>,
+    /// Episodes on each track before the next.
+    switch_every: u64,
+    /// This env's first track in the pool.
+    pool_offset: usize,
 }
 
 impl std::fmt::Debug for RaceEnv {
@@ -118,7 +124,37 @@ impl RaceEnv {
             timings: StepTimings::default(),
             actuation: Actuation::new(&drawn, 0.0),
             drawn,
+            track_pool: Vec::new(),
+            switch_every: 1,
+            pool_offset: 0,
         })
+    }
+
+    /// Switches between the tracks of `pool` at resets (multi-track
+    /// training): episode `k` after a seeded reset runs on `pool[(offset +
+    /// k / switch_every) % pool.len()]`, so envs given different offsets
+    /// start on different tracks. Every `EnvAssets` must be built for this
+    /// env's config ([`EnvAssets::new`]). An empty pool keeps the env's own
+    /// track.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] for `switch_every` 0.
+    pub fn set_track_pool(
+        &mut self,
+        pool: Vec<EnvAssets>,
+        switch_every: u32,
+        offset: usize,
+    ) -> Result<(), SimError> {
+        if switch_every == 0 {
+            return Err(SimError::Config {
+                field: "track_switch_episodes".into(),
+                problem: "must be at least 1 (episodes on a track before the next)".into(),
+            });
+        }
+        self.track_pool = pool;
+        self.switch_every = u64::from(switch_every);
+        self.pool_offset = offset;
+        Ok(())
     }
 
     /// The car and actuation this episode drew ([`SimConfig`]'s
@@ -228,6 +264,11 @@ impl RaceEnv {
         }
         let episode = self.episodes_started;
         self.episodes_started += 1;
+        if !self.track_pool.is_empty() {
+            let k = (self.pool_offset as u64 + episode / self.switch_every)
+                % self.track_pool.len() as u64;
+            self.assets = self.track_pool[k as usize].clone();
+        }
         let track = Arc::clone(&self.assets.track);
         let len = track.length();
         let sc = &self.cfg.start;
@@ -498,6 +539,7 @@ impl RaceEnv {
             wheels_on_track: wheels,
             car,
             action,
+            track: Arc::clone(&self.assets.name),
         }
     }
 }

@@ -116,6 +116,8 @@ pub struct Info {
     pub car: CarState,
     /// The action's steering angle (deg) and speed (m/s) this step.
     pub action: (f64, f64),
+    /// The track this episode runs on (its name), for multi-track training.
+    pub track: std::sync::Arc<str>,
 }
 
 /// One `step`'s result.
