@@ -110,6 +110,8 @@ pub struct Setup {
     pub workdir: PathBuf,
     /// Bumped when the track changes.
     pub track_version: u64,
+    /// A track to add to the training tracks (multi-track training).
+    pub extra_track_input: String,
 }
 
 impl Setup {
@@ -139,17 +141,53 @@ impl Setup {
             generator: ActionGenerator::default(),
             workdir,
             track_version: 0,
+            extra_track_input: String::new(),
         }
     }
 
-    /// Replaces the track (a built-in name or a file).
+    /// Replaces the track (a built-in name or a file); the other training
+    /// tracks stay.
     ///
     /// # Errors
     /// The track loader's message naming the file.
     pub fn set_track(&mut self, spec: &str) -> Result<(), GuiError> {
-        self.run.set_track(spec)?;
+        let rest = self.training_track_specs();
+        let specs: Vec<&str> = std::iter::once(spec)
+            .chain(rest.iter().skip(1).map(String::as_str))
+            .collect();
+        self.run.set_tracks(&specs)?;
         self.track_version += 1;
         Ok(())
+    }
+
+    /// The training tracks as named, the run's track first.
+    pub fn training_track_specs(&self) -> Vec<String> {
+        self.run
+            .training_tracks
+            .iter()
+            .map(|t| t.0.clone())
+            .collect()
+    }
+
+    /// Adds `spec` (a built-in name or a file) to the tracks training
+    /// runs on (multi-track training: each env starts on its own and moves
+    /// to the next every `track_switch_episodes` episodes).
+    ///
+    /// # Errors
+    /// The track loader's message naming the file.
+    pub fn add_training_track(&mut self, spec: &str) -> Result<(), GuiError> {
+        let mut specs = self.training_track_specs();
+        specs.push(spec.to_string());
+        let refs: Vec<&str> = specs.iter().map(String::as_str).collect();
+        self.run.set_tracks(&refs)?;
+        Ok(())
+    }
+
+    /// Removes training track `i`; the first (the run's own track) stays.
+    pub fn remove_training_track(&mut self, i: usize) {
+        if i > 0 && i < self.run.training_tracks.len() {
+            self.run.training_tracks.remove(i);
+        }
     }
 
     /// Generates a random track (seed `generate_seed`), saves it under the
@@ -224,6 +262,7 @@ impl Setup {
         let mut run = parse_run(&text, "the GUI's setup", &self.workdir)?;
         run.origin = self.run.origin.clone();
         run.track = Arc::clone(&self.run.track);
+        run.training_tracks = self.run.training_tracks.clone();
         Ok(run)
     }
 

@@ -117,6 +117,37 @@ pub(crate) fn setup_tab(
             {
                 log.error(e.chain());
             }
+            ui.horizontal_wrapped(|ui| {
+                ui.label("also train on");
+                let mut remove = None;
+                for (i, (spec, t)) in setup.run.training_tracks.iter().enumerate().skip(1) {
+                    if ui
+                        .button(format!("{} \u{2715}", t.name()))
+                        .on_hover_text(format!("{spec}: click to remove"))
+                        .clicked()
+                    {
+                        remove = Some(i);
+                    }
+                }
+                if let Some(i) = remove {
+                    setup.remove_training_track(i);
+                }
+                ui.text_edit_singleline(&mut setup.extra_track_input)
+                    .on_hover_text("a built-in name, a DeepRacer .npy or a chicane .toml");
+                if ui.button("Add").clicked() {
+                    let p = setup.extra_track_input.clone();
+                    match setup.add_training_track(&p) {
+                        Ok(()) => log.info(format!("also training on {p}")),
+                        Err(e) => log.error(e.chain()),
+                    }
+                }
+            });
+            if setup.run.training_tracks.len() > 1 {
+                ui.add(
+                    egui::Slider::new(&mut setup.run.track_switch_episodes, 1..=20)
+                        .text("episodes per track"),
+                );
+            }
             ui.horizontal(|ui| {
                 ui.label("import");
                 ui.text_edit_singleline(&mut setup.import_path)

@@ -252,6 +252,39 @@ fn a_bad_setup_is_reported_not_started() {
 }
 
 #[test]
+fn training_tracks_are_added_saved_and_planned() {
+    let dir = temp_dir("tracks");
+    let mut setup = small_setup(&dir);
+    setup.add_training_track("speedway").unwrap();
+    setup.add_training_track("technical-loop").unwrap();
+    setup.run.track_switch_episodes = 3;
+    // picking another main track keeps the others
+    setup.set_track("flow-circuit").unwrap();
+    assert_eq!(
+        setup.training_track_specs(),
+        ["flow-circuit", "speedway", "technical-loop"]
+    );
+    setup.remove_training_track(1);
+    assert_eq!(
+        setup.training_track_specs(),
+        ["flow-circuit", "technical-loop"]
+    );
+    setup.remove_training_track(0); // the run's own track stays
+    assert_eq!(setup.training_track_specs().len(), 2);
+    let plan = setup.plan().unwrap();
+    assert_eq!(plan.run.training_tracks.len(), 2);
+    assert_eq!(plan.run.track_switch_episodes, 3);
+    // saved as the CLI reads it
+    let file = dir.join("multi.toml");
+    setup.save(&file).unwrap();
+    let back = chicane_config::load_run(Some(&file)).unwrap();
+    assert_eq!(back.training_tracks.len(), 2);
+    assert_eq!(back.track_switch_episodes, 3);
+    let e = setup.add_training_track("speedwya").unwrap_err().chain();
+    assert!(e.contains("did you mean `speedway`?"), "{e}");
+}
+
+#[test]
 fn a_misspelt_network_is_the_error_chicane_train_gives() {
     let dir = temp_dir("typo");
     let file = dir.join("typo.toml");

@@ -124,6 +124,7 @@ impl RustRaceEnv {
         d.set_item("laps", info.laps)?;
         d.set_item("lap_times", info.lap_times.clone())?;
         d.set_item("time", info.time)?;
+        d.set_item("track", &*info.track)?;
         Ok(d)
     }
 }
@@ -417,6 +418,10 @@ impl RustVecEnv {
             .map(|i| self.vec.info(i).map_or("", |x| x.episode_status.as_str()))
             .collect();
         d.set_item("episode_status", status)?;
+        let tracks: Vec<&str> = (0..n)
+            .map(|i| self.vec.info(i).map_or("", |x| &*x.track))
+            .collect();
+        d.set_item("track", tracks)?;
         let ended: Vec<bool> = (0..n).map(|i| self.vec.final_info(i).is_some()).collect();
         if ended.iter().any(|&e| e) {
             let final_status: Vec<Option<&str>> = (0..n)
@@ -428,6 +433,10 @@ impl RustVecEnv {
             let fi = PyDict::new(py);
             fi.set_item("episode_status", final_status)?;
             fi.set_item("progress", final_progress)?;
+            let final_track: Vec<Option<&str>> = (0..n)
+                .map(|i| self.vec.final_info(i).map(|x| &*x.track))
+                .collect();
+            fi.set_item("track", final_track)?;
             d.set_item("final_info", fi)?;
             d.set_item("_final_info", ended.clone().into_pyarray(py))?;
         }

@@ -184,3 +184,23 @@ def test_vec_env_batches_and_autoresets_in_the_same_step():
         chicane.VecEnv(0)
     with pytest.raises(ValueError, match="index out of range"):
         envs.step([0, 1, 2, 99])
+
+
+def test_vec_env_trains_on_several_tracks_from_a_run_file(tmp_path):
+    cfg = tmp_path / "multi.toml"
+    cfg.write_text(
+        'track = ["easy-oval", "speedway"]\ntrack_switch_episodes = 1\n'
+        "[sim.episode]\nmax_steps = 5\n"
+    )
+    envs = chicane.VecEnv(2, config=str(cfg))
+    _, infos = envs.reset(seed=0)
+    assert list(infos["track"]) == ["easy-oval", "speedway"]
+    seen = set()
+    for _ in range(12):
+        _, _, _, _, infos = envs.step(np.zeros(2, dtype=np.int64))
+        if "final_info" in infos:
+            seen.update(t for t in infos["final_info"]["track"] if t)
+    assert seen == {"easy-oval", "speedway"}
+    env = chicane.RaceEnv(config=str(cfg))
+    _, info = env.reset(seed=0)
+    assert info["track"] == "easy-oval"
