@@ -408,6 +408,20 @@ pub(crate) fn setup_tab(
             );
         });
     });
+    egui::CollapsingHeader::new("Camera realism").show(ui, |ui| {
+        let cr = &mut setup.run.sim.camera_realism;
+        ui.add(egui::Slider::new(&mut cr.lens_distortion, 0.0..=0.5).text("lens distortion k1"));
+        ui.add(egui::Slider::new(&mut cr.vignetting, 0.0..=1.0).text("vignetting"));
+        ui.add(egui::Slider::new(&mut cr.exposure, 0.25..=4.0).text("exposure"));
+        ui.horizontal(|ui| {
+            ui.label("white balance R G B");
+            for g in &mut cr.white_balance {
+                ui.add(egui::DragValue::new(g).range(0.5..=2.0).speed(0.01));
+            }
+        });
+        ui.add(egui::Slider::new(&mut cr.motion_blur, 0.0..=0.9).text("motion blur"));
+        ui.add(egui::Slider::new(&mut cr.jpeg_quality, 0..=100).text("JPEG quality (0 = off)"));
+    });
     egui::CollapsingHeader::new("Physics randomisation").show(ui, |ui| {
         let pr = &mut setup.run.sim.physics_randomization;
         ui.checkbox(&mut pr.enabled, "enabled");

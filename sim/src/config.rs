@@ -275,6 +275,8 @@ pub struct SimConfig {
     /// Physics and actuation randomisation (grip, mass, motor, steering
     /// trim, latency, action noise, frame drops), off by default.
     pub physics_randomization: crate::randomization::PhysicsRandomization,
+    /// The real camera's lens, sensor and compression, off by default.
+    pub camera_realism: crate::camera_realism::CameraRealism,
 }
 
 impl Default for SimConfig {
@@ -290,6 +292,7 @@ impl Default for SimConfig {
             bots: BotConfig::default(),
             domain_randomization: DomainRandomization::default(),
             physics_randomization: crate::randomization::PhysicsRandomization::default(),
+            camera_realism: crate::camera_realism::CameraRealism::default(),
         }
     }
 }
@@ -451,6 +454,7 @@ impl SimConfig {
         self.physics_randomization
             .validate()
             .map_err(|(f, p)| bad(f, p))?;
+        self.camera_realism.validate().map_err(|(f, p)| bad(f, p))?;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@
 
 mod action_fit;
 mod camera;
+mod camera_realism;
 mod checker;
 mod config;
 mod drivers;
@@ -27,6 +28,7 @@ mod vehicle;
 
 pub use action_fit::{ReferenceLap, drive_reference_lap, fit_discrete_actions};
 pub use camera::{CameraPose, CameraRenderer, DrawBox, GroundTexture, TEXELS_PER_METER};
+pub use camera_realism::CameraRealism;
 pub use checker::{CheckReport, check_env};
 pub use config::{
     BotConfig, DomainRandomization, EpisodeConfig, Lane, ObjectPosition, ObstacleConfig,

@@ -54,6 +54,8 @@ pub struct RaceEnv {
     /// This episode's drawn car and actuation (physics randomisation).
     drawn: EpisodePhysics,
     actuation: Actuation,
+    /// The camera's previous frame (motion blur).
+    prev_camera: Vec<u8>,
     /// Tracks to switch between (multi-track training): empty for one track.
     track_pool: Vec<EnvAssets>,
     /// Episodes on each track before the next.
@@ -124,6 +126,7 @@ impl RaceEnv {
             timings: StepTimings::default(),
             actuation: Actuation::new(&drawn, 0.0),
             drawn,
+            prev_camera: Vec::new(),
             track_pool: Vec::new(),
             switch_every: 1,
             pool_offset: 0,

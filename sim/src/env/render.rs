@@ -118,8 +118,25 @@ impl RaceEnv {
                     &mut self.obs.camera[i * per..(i + 1) * per],
                 );
             }
+            let step = self.ep.as_ref().map_or(0, |e| e.step);
+            let realism = &self.cfg.camera_realism;
+            let dims = (
+                cam.width as usize,
+                cam.height as usize,
+                if cam.rgb { 3 } else { 1 },
+            );
+            if realism.is_active() {
+                let previous =
+                    (step > 0 && realism.motion_blur > 0.0).then_some(self.prev_camera.as_slice());
+                realism.apply(
+                    &mut self.obs.camera,
+                    &mut self.scratch,
+                    dims,
+                    previous,
+                    state.speed / self.cfg.vehicle.max_speed,
+                );
+            }
             if self.cfg.domain_randomization.enabled {
-                let step = self.ep.as_ref().map_or(0, |e| e.step);
                 postprocess(
                     &mut self.obs.camera,
                     &mut self.scratch,
@@ -128,6 +145,10 @@ impl RaceEnv {
                     &jitter,
                     step,
                 );
+            }
+            realism.encode(&mut self.obs.camera, dims);
+            if realism.motion_blur > 0.0 {
+                self.prev_camera.clone_from(&self.obs.camera);
             }
         }
         if let Some(lidar) = &self.cfg.lidar {
