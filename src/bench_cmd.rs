@@ -190,6 +190,10 @@ pub struct SimBench {
     steps_per_s_physics: f64,
     steps_per_s_physics_camera: f64,
     steps_per_s_physics_camera_lidar: f64,
+    /// With every camera-realism effect but JPEG and the physics randomisation on.
+    steps_per_s_physics_camera_realism_no_jpeg: f64,
+    /// With every camera-realism effect and the physics randomisation on.
+    steps_per_s_physics_camera_realism: f64,
     vec_env_steps_per_s_1_thread: f64,
     vec_env_steps_per_s_2_threads: f64,
     independent_envs_steps_per_s_2_threads: f64,
@@ -418,6 +422,31 @@ fn sim(args: SimBenchArgs) -> Result<()> {
         ..SimConfig::default()
     };
     let default = SimConfig::default();
+    // the real camera and car: every camera-realism effect and the physics
+    // randomisation on (README's example values)
+    let realistic = SimConfig {
+        camera_realism: chicane_sim::CameraRealism {
+            lens_distortion: 0.25,
+            vignetting: 0.35,
+            motion_blur: 0.4,
+            jpeg_quality: 60,
+            ..chicane_sim::CameraRealism::default()
+        },
+        physics_randomization: chicane_sim::PhysicsRandomization {
+            enabled: true,
+            grip: 0.15,
+            mass: 0.1,
+            motor_response: 0.2,
+            steering_offset_deg: 2.0,
+            steering_gain: 0.1,
+            action_latency_steps: 2,
+            action_noise: 0.1,
+            frame_drop: 0.05,
+        },
+        ..SimConfig::default()
+    };
+    let mut realistic_no_jpeg = realistic.clone();
+    realistic_no_jpeg.camera_realism.jpeg_quality = 0;
     // memory: envs sharing one set of textures, after a reset each
     let assets = EnvAssets::new(Arc::clone(&track), &default);
     let before = rss_bytes();
@@ -446,6 +475,12 @@ fn sim(args: SimBenchArgs) -> Result<()> {
         steps_per_s_physics: env_rate(&track, physics_only, args.steps)?,
         steps_per_s_physics_camera: env_rate(&track, default.clone(), args.steps)?,
         steps_per_s_physics_camera_lidar: env_rate(&track, with_lidar, args.steps)?,
+        steps_per_s_physics_camera_realism_no_jpeg: env_rate(
+            &track,
+            realistic_no_jpeg,
+            args.steps,
+        )?,
+        steps_per_s_physics_camera_realism: env_rate(&track, realistic, args.steps)?,
         vec_env_steps_per_s_1_thread: vec_rate(&track, 1, args.steps)?,
         vec_env_steps_per_s_2_threads: vec_rate(&track, 2, args.steps)?,
         independent_envs_steps_per_s_2_threads: independent_rate(&track, args.steps)?,
@@ -479,6 +514,14 @@ fn sim(args: SimBenchArgs) -> Result<()> {
         println!(
             "  env, physics + camera + lidar{:>9.0} steps/s (1 core)",
             bench.steps_per_s_physics_camera_lidar
+        );
+        println!(
+            "  env, realism (no JPEG) + physics rand.{:>9.0} steps/s (1 core)",
+            bench.steps_per_s_physics_camera_realism_no_jpeg
+        );
+        println!(
+            "  env, realism + JPEG 60 + physics rand.{:>9.0} steps/s (1 core)",
+            bench.steps_per_s_physics_camera_realism
         );
         println!(
             "  VecEnv(8), 1 thread          {:>9.0} steps/s",

@@ -34,6 +34,11 @@ pub struct EvaluateArgs {
     /// Compute device (see `chicane train --help`) [default: cpu].
     #[arg(long)]
     pub device: Option<String>,
+    /// Evaluate across a grid of conditions instead (a TOML file: tracks,
+    /// directions, draws, laps, randomisation); writes conditions.json,
+    /// .csv and .png into a conditions-* folder of the run.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["track", "record"])]
+    pub conditions: Option<PathBuf>,
 }
 
 /// Runs `chicane evaluate`.
@@ -47,6 +52,38 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         device: args.device.clone(),
     }
     .resolve()?;
+    if let Some(file) = &args.conditions {
+        let grid = chicane_agent::ConditionsFile::load(file)?;
+        let done = chicane_agent::evaluate_conditions(&plan, &grid, &mut |c| {
+            if !args.json {
+                eprintln!(
+                    "  {:<22} {:<8} clean {}/{}  completed {}  progress {:5.1}%  lap {}",
+                    c.track,
+                    format!("{:?}", c.direction).to_lowercase(),
+                    c.clean,
+                    c.laps,
+                    c.completed,
+                    c.mean_progress,
+                    c.mean_lap_s
+                        .map_or_else(|| "-".into(), |t| format!("{t:.2} s"))
+                );
+            }
+        })?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"cells": done.cells, "output_dir": done.dir})
+            );
+        } else {
+            let clean: u32 = done.cells.iter().map(|c| c.clean).sum();
+            let laps: u32 = done.cells.iter().map(|c| c.laps).sum();
+            println!(
+                "{clean} of {laps} laps clean; wrote {}/conditions.json, .csv and .png",
+                done.dir.display()
+            );
+        }
+        return Ok(());
+    }
     let run = &plan.run;
     let cam = run.sim.camera.clone();
     let mut camera_frames: Vec<Frame> = Vec::new();

@@ -24,7 +24,8 @@ const RIGHT: i64 = 20;
 const TOP: i64 = 26;
 const BOTTOM: i64 = 34;
 
-fn text(img: &mut RgbImage, x: i64, y: i64, s: &str, color: [u8; 3]) {
+/// Draws `s` at (`x`, `y`) px in Noto Sans Mono 16 px.
+pub(crate) fn text(img: &mut RgbImage, x: i64, y: i64, s: &str, color: [u8; 3]) {
     let size = RasterHeight::Size16;
     let adv = get_raster_width(FontWeight::Regular, size) as i64;
     for (k, ch) in s.chars().enumerate() {

@@ -11,6 +11,7 @@
 mod bench;
 mod chart;
 mod checkpoint;
+mod conditions;
 mod deepracer;
 mod device;
 mod error;
@@ -39,6 +40,7 @@ pub use chart::{Panel, plot_training, read_episodes, render as render_chart, sav
 pub use checkpoint::{
     AgentSpec, TrainerState, latest_checkpoint, list_checkpoints, read_agent_spec, read_state,
 };
+pub use conditions::{ConditionCell, ConditionsFile, ConditionsReport, evaluate_conditions};
 pub use deepracer::{
     CAR_FRAME, CarArchive, DeepRacerExport, DeepRacerGraph, ImportedModel, METADATA_JSON, MODEL_PB,
     PPO_POLICY_OUTPUT, SAC_POLICY_OUTPUT, camera_input_name, car_unsupported, check_car_archive,

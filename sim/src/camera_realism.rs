@@ -84,68 +84,50 @@ impl CameraRealism {
         Ok(())
     }
 
-    /// Applies the optical and sensor effects (all but JPEG) to `frame` (`[lenses * per_lens, h, w]` planar
-    /// u8, `per_lens` 1 grey or 3 RGB), `previous` being the frame before
-    /// (motion blur; `None` right after a reset) and `speed_fraction` the
-    /// car's speed over its top speed.
+    /// Applies the optical and sensor effects (all but JPEG) to `frame`
+    /// (`[lenses * per_lens, h, w]` planar u8, `per_lens` 1 grey or 3 RGB)
+    /// with `maps` built for this frame size, `previous` being the frame
+    /// before (motion blur; `None` right after a reset) and
+    /// `speed_fraction` the car's speed over its top speed.
     pub(crate) fn apply(
         &self,
+        maps: &RealismMaps,
         frame: &mut [u8],
         scratch: &mut Vec<u8>,
-        (w, h, per_lens): (usize, usize, usize),
+        per_lens: usize,
         previous: Option<&[u8]>,
         speed_fraction: f64,
     ) {
-        let plane = w * h;
-        if plane == 0 {
+        let plane = maps.gain.len();
+        if plane == 0 || !frame.len().is_multiple_of(plane) {
             return;
         }
-        let planes = frame.len() / plane;
-        let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
-        let r_max = (cx * cx + cy * cy).sqrt().max(1.0);
-        if self.lens_distortion > 0.0 {
+        if !maps.taps.is_empty() {
             scratch.resize(frame.len(), 0);
             scratch.copy_from_slice(frame);
-            let k = self.lens_distortion;
-            for y in 0..h {
-                for x in 0..w {
-                    let (dx, dy) = (x as f64 - cx, y as f64 - cy);
-                    let r2 = (dx * dx + dy * dy) / (r_max * r_max);
-                    let s = 1.0 + k * r2;
-                    let (sx, sy) = (
-                        (cx + dx * s).clamp(0.0, w as f64 - 1.0),
-                        (cy + dy * s).clamp(0.0, h as f64 - 1.0),
-                    );
-                    let (x0, y0) = (sx.floor() as usize, sy.floor() as usize);
-                    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-                    let (fx, fy) = (sx - x0 as f64, sy - y0 as f64);
-                    for p in 0..planes {
-                        let src = &scratch[p * plane..(p + 1) * plane];
-                        let v = |xx: usize, yy: usize| f64::from(src[yy * w + xx]);
-                        let top = v(x0, y0) * (1.0 - fx) + v(x1, y0) * fx;
-                        let bottom = v(x0, y1) * (1.0 - fx) + v(x1, y1) * fx;
-                        frame[p * plane + y * w + x] =
-                            (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8;
-                    }
+            for (src, dst) in scratch
+                .chunks_exact(plane)
+                .zip(frame.chunks_exact_mut(plane))
+            {
+                for (d, t) in dst.iter_mut().zip(&maps.taps) {
+                    let v = f32::from(src[t.0[0] as usize]) * t.1[0]
+                        + f32::from(src[t.0[1] as usize]) * t.1[1]
+                        + f32::from(src[t.0[2] as usize]) * t.1[2]
+                        + f32::from(src[t.0[3] as usize]) * t.1[3];
+                    *d = v.round().clamp(0.0, 255.0) as u8;
                 }
             }
         }
         let colour = per_lens == 3 && self.white_balance != [1.0; 3];
         if self.vignetting > 0.0 || self.exposure != 1.0 || colour {
-            for y in 0..h {
-                for x in 0..w {
-                    let (dx, dy) = (x as f64 - cx, y as f64 - cy);
-                    let r2 = (dx * dx + dy * dy) / (r_max * r_max);
-                    let g = self.exposure * (1.0 - self.vignetting * r2);
-                    for p in 0..planes {
-                        let wb = if per_lens == 3 {
-                            self.white_balance[p % 3]
-                        } else {
-                            1.0
-                        };
-                        let v = &mut frame[p * plane + y * w + x];
-                        *v = (f64::from(*v) * g * wb).round().clamp(0.0, 255.0) as u8;
-                    }
+            for (p, dst) in frame.chunks_exact_mut(plane).enumerate() {
+                let wb = if per_lens == 3 {
+                    self.white_balance[p % 3] as f32
+                } else {
+                    1.0
+                };
+                for (d, g) in dst.iter_mut().zip(&maps.gain) {
+                    *d = (f32::from(*d) * g * wb).round().clamp(0.0, 255.0) as u8;
                 }
             }
         }
@@ -164,6 +146,55 @@ impl CameraRealism {
         if self.jpeg_quality > 0 {
             jpeg_round_trip(frame, dims, self.jpeg_quality);
         }
+    }
+}
+
+/// Per-pixel tables of the lens for one frame size: the distortion's four
+/// bilinear taps and the vignetting and exposure gain.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RealismMaps {
+    /// Per output pixel: the source pixels and their weights (empty
+    /// without distortion).
+    taps: Vec<([u32; 4], [f32; 4])>,
+    /// Per pixel: exposure x vignetting.
+    gain: Vec<f32>,
+}
+
+impl RealismMaps {
+    /// The tables of `r` for `w` x `h` frames.
+    pub(crate) fn new(r: &CameraRealism, w: usize, h: usize) -> RealismMaps {
+        let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
+        let r_max = (cx * cx + cy * cy).sqrt().max(1.0);
+        let mut taps = Vec::new();
+        let mut gain = Vec::with_capacity(w * h);
+        for y in 0..h {
+            for x in 0..w {
+                let (dx, dy) = (x as f64 - cx, y as f64 - cy);
+                let r2 = (dx * dx + dy * dy) / (r_max * r_max);
+                gain.push((r.exposure * (1.0 - r.vignetting * r2)) as f32);
+                if r.lens_distortion > 0.0 {
+                    let s = 1.0 + r.lens_distortion * r2;
+                    let (sx, sy) = (
+                        (cx + dx * s).clamp(0.0, w as f64 - 1.0),
+                        (cy + dy * s).clamp(0.0, h as f64 - 1.0),
+                    );
+                    let (x0, y0) = (sx.floor() as usize, sy.floor() as usize);
+                    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+                    let (fx, fy) = ((sx - x0 as f64) as f32, (sy - y0 as f64) as f32);
+                    let at = |xx: usize, yy: usize| (yy * w + xx) as u32;
+                    taps.push((
+                        [at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1)],
+                        [
+                            (1.0 - fx) * (1.0 - fy),
+                            fx * (1.0 - fy),
+                            (1.0 - fx) * fy,
+                            fx * fy,
+                        ],
+                    ));
+                }
+            }
+        }
+        RealismMaps { taps, gain }
     }
 }
 

@@ -52,6 +52,9 @@ pub fn load(spec: &str) -> Result<Track, TrackError> {
     if let Some(track) = builtin(spec) {
         return track;
     }
+    if let Some(rest) = spec.strip_prefix("random:") {
+        return load_random(spec, rest);
+    }
     let path = Path::new(spec);
     if !path.exists() {
         // a missing file or an unknown name: say both, and suggest the
@@ -69,6 +72,42 @@ pub fn load(spec: &str) -> Result<Track, TrackError> {
         });
     }
     load_file(path)
+}
+
+/// A procedural track from a `random:seed=N[,length=M]` spec
+/// ([`Track::generate`] with the default parameters, `length` in m).
+fn load_random(spec: &str, rest: &str) -> Result<Track, TrackError> {
+    let bad = |problem: String| TrackError::Field {
+        origin: spec.to_string(),
+        field: "random".into(),
+        problem,
+    };
+    let mut seed = None;
+    let mut params = GenerateParams::default();
+    for part in rest.split(',').map(str::trim) {
+        match part.split_once('=') {
+            Some(("seed", v)) => {
+                seed = Some(
+                    v.parse::<u64>()
+                        .map_err(|_| bad(format!("seed `{v}` is not a whole number")))?,
+                )
+            }
+            Some(("length", v)) => {
+                params.length = v
+                    .parse::<f64>()
+                    .map_err(|_| bad(format!("length `{v}` is not a number of metres")))?
+            }
+            _ => {
+                return Err(bad(format!(
+                    "`{part}`: write random:seed=N or random:seed=N,length=METRES"
+                )));
+            }
+        }
+    }
+    let seed = seed.ok_or_else(|| bad("no seed: write random:seed=N".into()))?;
+    let mut track = Track::generate(seed, &params)?;
+    track.set_name(format!("random-{seed}"));
+    Ok(track)
 }
 
 /// Loads a track file: `.npy` (DeepRacer) or anything else as chicane TOML.
@@ -96,5 +135,33 @@ pub fn load_file(path: &Path) -> Result<Track, TrackError> {
     } else {
         let text = std::fs::read_to_string(path).map_err(io)?;
         parse_toml(&text, &origin)
+    }
+}
+
+#[cfg(test)]
+mod random_spec_tests {
+    use super::*;
+
+    #[test]
+    fn random_specs_generate_the_same_track_per_seed() {
+        let a = load("random:seed=3").expect("generates");
+        let b = load("random:seed=3").expect("generates");
+        assert_eq!(a.name(), "random-3");
+        assert_eq!(a.waypoints(), b.waypoints());
+        assert_ne!(
+            a.waypoints(),
+            load("random:seed=4").expect("generates").waypoints()
+        );
+        let long = load("random:seed=3,length=30").expect("generates");
+        assert!((long.length() - 30.0).abs() < 3.0, "{}", long.length());
+        for bad in [
+            "random:",
+            "random:seed=x",
+            "random:seed=1,width=2",
+            "random:len=3",
+        ] {
+            let e = load(bad).expect_err(bad).to_string();
+            assert!(e.contains("random"), "{bad}: {e}");
+        }
     }
 }

@@ -8,6 +8,7 @@
 //! camera's domain randomisation (`render.rs`).
 
 use crate::camera::CameraRenderer;
+use crate::camera_realism::RealismMaps;
 use crate::config::SimConfig;
 use crate::error::SimError;
 use crate::objects::Objects;
@@ -56,6 +57,8 @@ pub struct RaceEnv {
     actuation: Actuation,
     /// The camera's previous frame (motion blur).
     prev_camera: Vec<u8>,
+    /// The lens's per-pixel tables (camera realism).
+    realism_maps: RealismMaps,
     /// Tracks to switch between (multi-track training): empty for one track.
     track_pool: Vec<EnvAssets>,
     /// Episodes on each track before the next.
@@ -105,6 +108,12 @@ impl RaceEnv {
         action_space.validate()?;
         let renderer = cfg.camera.as_ref().map(CameraRenderer::new);
         let drawn = EpisodePhysics::nominal(&cfg.vehicle);
+        let realism_maps = match &cfg.camera {
+            Some(c) if cfg.camera_realism.is_active() => {
+                RealismMaps::new(&cfg.camera_realism, c.width as usize, c.height as usize)
+            }
+            _ => RealismMaps::default(),
+        };
         let obs = Observation {
             camera: vec![0; cfg.camera.as_ref().map_or(0, |c| c.frame_len())],
             lidar: vec![0.0; cfg.lidar.as_ref().map_or(0, |l| l.len())],
@@ -127,6 +136,7 @@ impl RaceEnv {
             actuation: Actuation::new(&drawn, 0.0),
             drawn,
             prev_camera: Vec::new(),
+            realism_maps,
             track_pool: Vec::new(),
             switch_every: 1,
             pool_offset: 0,

@@ -129,9 +129,10 @@ impl RaceEnv {
                 let previous =
                     (step > 0 && realism.motion_blur > 0.0).then_some(self.prev_camera.as_slice());
                 realism.apply(
+                    &self.realism_maps,
                     &mut self.obs.camera,
                     &mut self.scratch,
-                    dims,
+                    dims.2,
                     previous,
                     state.speed / self.cfg.vehicle.max_speed,
                 );
