@@ -432,17 +432,7 @@ fn sim(args: SimBenchArgs) -> Result<()> {
             jpeg_quality: 60,
             ..chicane_sim::CameraRealism::default()
         },
-        physics_randomization: chicane_sim::PhysicsRandomization {
-            enabled: true,
-            grip: 0.15,
-            mass: 0.1,
-            motor_response: 0.2,
-            steering_offset_deg: 2.0,
-            steering_gain: 0.1,
-            action_latency_steps: 2,
-            action_noise: 0.1,
-            frame_drop: 0.05,
-        },
+        physics_randomization: chicane_sim::PhysicsRandomization::example(),
         ..SimConfig::default()
     };
     let mut realistic_no_jpeg = realistic.clone();

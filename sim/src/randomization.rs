@@ -53,6 +53,23 @@ pub struct PhysicsRandomization {
 }
 
 impl PhysicsRandomization {
+    /// Every factor on, at the README's example values: grip 0.15, mass
+    /// 0.1, motor 0.2, steering offset 2 deg and gain 0.1, latency up to 2
+    /// steps and 10 % action noise (the paper's), 5 % frame drops.
+    pub fn example() -> PhysicsRandomization {
+        PhysicsRandomization {
+            enabled: true,
+            grip: 0.15,
+            mass: 0.1,
+            motor_response: 0.2,
+            steering_offset_deg: 2.0,
+            steering_gain: 0.1,
+            action_latency_steps: 2,
+            action_noise: 0.1,
+            frame_drop: 0.05,
+        }
+    }
+
     /// Checks every field's range.
     ///
     /// # Errors

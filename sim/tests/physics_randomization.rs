@@ -11,15 +11,8 @@ use common::*;
 
 fn randomized() -> PhysicsRandomization {
     PhysicsRandomization {
-        enabled: true,
-        grip: 0.15,
-        mass: 0.1,
-        motor_response: 0.2,
-        steering_offset_deg: 2.0,
-        steering_gain: 0.1,
-        action_latency_steps: 2,
-        action_noise: 0.1,
         frame_drop: 0.1,
+        ..PhysicsRandomization::example()
     }
 }
 

@@ -406,28 +406,10 @@ impl<'a> Translation<'a> {
                         ("padding", s("VALID")),
                         ("data_format", s("NHWC")),
                         ("dilations", ints(&[1, 1, 1, 1])),
-                        (
-                            "use_cudnn_on_gpu",
-                            AttrValue {
-                                value: Some(attr_value::Value::B(true)),
-                            },
-                        ),
+                        ("use_cudnn_on_gpu", b(true)),
                     ],
                 );
-                let y = match n.input.get(2) {
-                    Some(b) => {
-                        let (_, bias) = self.weight(b)?;
-                        let bias = self.const_f32(format!("{name}/bias"), &[bias.len()], &bias);
-                        self.push(
-                            name,
-                            "BiasAdd",
-                            vec![conv, bias],
-                            vec![float(), ("data_format", s("NHWC"))],
-                        )
-                    }
-                    None => conv,
-                };
-                (y, Layout::Nhwc)
+                (self.bias_add(name, conv, n.input.get(2))?, Layout::Nhwc)
             }
             "Gemm" => {
                 for (a, want) in [("transA", 0), ("transB", 0)] {
@@ -445,34 +427,11 @@ impl<'a> Translation<'a> {
                     vec![x, kernel],
                     vec![
                         float(),
-                        (
-                            "transpose_a",
-                            AttrValue {
-                                value: Some(attr_value::Value::B(false)),
-                            },
-                        ),
-                        (
-                            "transpose_b",
-                            AttrValue {
-                                value: Some(attr_value::Value::B(false)),
-                            },
-                        ),
+                        ("transpose_a", b(false)),
+                        ("transpose_b", b(false)),
                     ],
                 );
-                let y = match n.input.get(2) {
-                    Some(b) => {
-                        let (_, bias) = self.weight(b)?;
-                        let bias = self.const_f32(format!("{name}/bias"), &[bias.len()], &bias);
-                        self.push(
-                            name,
-                            "BiasAdd",
-                            vec![mm, bias],
-                            vec![float(), ("data_format", s("NHWC"))],
-                        )
-                    }
-                    None => mm,
-                };
-                (y, Layout::Same)
+                (self.bias_add(name, mm, n.input.get(2))?, Layout::Same)
             }
             "Flatten" => {
                 let (x, layout) = self.input(&n.input[0])?;
@@ -539,6 +498,27 @@ impl<'a> Translation<'a> {
         Ok(())
     }
 
+    /// `x` plus the ONNX initializer `bias` (a `BiasAdd` named `name`), or
+    /// `x` itself without one.
+    fn bias_add(
+        &mut self,
+        name: String,
+        x: String,
+        bias: Option<&String>,
+    ) -> Result<String, AgentError> {
+        let Some(bias) = bias else {
+            return Ok(x);
+        };
+        let (_, data) = self.weight(bias)?;
+        let c = self.const_f32(format!("{name}/bias"), &[data.len()], &data);
+        Ok(self.push(
+            name,
+            "BiasAdd",
+            vec![x, c],
+            vec![("T", ty(DT_FLOAT)), ("data_format", s("NHWC"))],
+        ))
+    }
+
     /// The flattened length of a Flatten node's input: the fan-in of the
     /// Gemm that reads it.
     fn flat_len(&self, flatten: &pb::NodeProto) -> Result<i32, AgentError> {
@@ -598,6 +578,12 @@ fn ty(t: i32) -> AttrValue {
 fn s(v: &str) -> AttrValue {
     AttrValue {
         value: Some(attr_value::Value::S(v.as_bytes().to_vec())),
+    }
+}
+
+fn b(v: bool) -> AttrValue {
+    AttrValue {
+        value: Some(attr_value::Value::B(v)),
     }
 }
 
