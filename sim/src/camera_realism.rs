@@ -114,7 +114,7 @@ impl CameraRealism {
                         + f32::from(src[t.0[1] as usize]) * t.1[1]
                         + f32::from(src[t.0[2] as usize]) * t.1[2]
                         + f32::from(src[t.0[3] as usize]) * t.1[3];
-                    *d = v.round().clamp(0.0, 255.0) as u8;
+                    *d = to_u8(v);
                 }
             }
         }
@@ -127,7 +127,7 @@ impl CameraRealism {
                     1.0
                 };
                 for (d, g) in dst.iter_mut().zip(&maps.gain) {
-                    *d = (f32::from(*d) * g * wb).round().clamp(0.0, 255.0) as u8;
+                    *d = to_u8(f32::from(*d) * g * wb);
                 }
             }
         }
@@ -136,7 +136,7 @@ impl CameraRealism {
         {
             let a = (self.motion_blur * speed_fraction.clamp(0.0, 1.0)) as f32;
             for (v, &p) in frame.iter_mut().zip(prev) {
-                *v = (f32::from(*v) * (1.0 - a) + f32::from(p) * a).round() as u8;
+                *v = to_u8(f32::from(*v) * (1.0 - a) + f32::from(p) * a);
             }
         }
     }
@@ -147,6 +147,12 @@ impl CameraRealism {
             jpeg_round_trip(frame, dims, self.jpeg_quality);
         }
     }
+}
+
+/// `v` rounded to the nearest 0..=255 (`as` saturates, so no branch).
+#[inline]
+fn to_u8(v: f32) -> u8 {
+    (v + 0.5) as u8
 }
 
 /// Per-pixel tables of the lens for one frame size: the distortion's four
