@@ -121,17 +121,17 @@ impl RunRequest {
             let specs: Vec<&str> = std::iter::once(spec.as_str())
                 .chain(self.more_tracks.iter().map(String::as_str))
                 .collect();
-            for s in &specs {
-                // each one named on its own, so the error says which
-                chicane_tracks::load(s).map_err(|source| AgentError::Track {
-                    spec: s.to_string(),
+            if let Err(source) = run.set_tracks(&specs) {
+                // name the track that failed (set_tracks stops at the first)
+                let failed = specs
+                    .iter()
+                    .find(|s| chicane_tracks::load(s).is_err())
+                    .map_or_else(|| spec.clone(), |s| s.to_string());
+                return Err(AgentError::Track {
+                    spec: failed,
                     source,
-                })?;
+                });
             }
-            run.set_tracks(&specs).map_err(|source| AgentError::Track {
-                spec: spec.clone(),
-                source,
-            })?;
         }
         if let Some(s) = self.seed {
             run.seed = s;

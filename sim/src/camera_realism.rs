@@ -58,23 +58,19 @@ impl CameraRealism {
     /// `(field, problem)` naming the field (as `camera_realism.X`) and its
     /// allowed range.
     pub fn validate(&self) -> Result<(), (String, String)> {
-        let mut checks = vec![
-            ("lens_distortion", self.lens_distortion, 0.0, 0.5),
-            ("vignetting", self.vignetting, 0.0, 1.0),
-            ("exposure", self.exposure, 0.25, 4.0),
-            ("motion_blur", self.motion_blur, 0.0, 0.9),
-        ];
-        for g in self.white_balance {
-            checks.push(("white_balance", g, 0.5, 2.0));
-        }
-        for (field, v, lo, hi) in checks {
-            if !(v.is_finite() && (lo..=hi).contains(&v)) {
-                return Err((
-                    format!("camera_realism.{field}"),
-                    format!("{v} must be within {lo}..{hi}"),
-                ));
-            }
-        }
+        let [r, g, b] = self.white_balance;
+        crate::config::check_ranges(
+            "camera_realism",
+            &[
+                ("lens_distortion", self.lens_distortion, 0.0, 0.5),
+                ("vignetting", self.vignetting, 0.0, 1.0),
+                ("exposure", self.exposure, 0.25, 4.0),
+                ("motion_blur", self.motion_blur, 0.0, 0.9),
+                ("white_balance", r, 0.5, 2.0),
+                ("white_balance", g, 0.5, 2.0),
+                ("white_balance", b, 0.5, 2.0),
+            ],
+        )?;
         if self.jpeg_quality > 100 {
             return Err((
                 "camera_realism.jpeg_quality".into(),

@@ -432,31 +432,48 @@ impl SimConfig {
             ));
         }
         let d = &self.domain_randomization;
-        for (field, v, max) in [
-            ("brightness", d.brightness, 1.0),
-            ("contrast", d.contrast, 1.0),
-            ("color", d.color, 1.0),
-            ("texture", d.texture, 128.0),
-            ("noise", d.noise, 128.0),
-            ("blur", d.blur, 1.0),
-            ("mount_height", d.mount_height, 0.05),
-            ("mount_pitch_deg", d.mount_pitch_deg, 20.0),
-            ("mount_yaw_deg", d.mount_yaw_deg, 20.0),
-            ("line_width", d.line_width, 0.9),
-        ] {
-            if !(v.is_finite() && (0.0..=max).contains(&v)) {
-                return Err(bad(
-                    format!("domain_randomization.{field}"),
-                    format!("{v} must be within 0..{max}"),
-                ));
-            }
-        }
+        check_ranges(
+            "domain_randomization",
+            &[
+                ("brightness", d.brightness, 0.0, 1.0),
+                ("contrast", d.contrast, 0.0, 1.0),
+                ("color", d.color, 0.0, 1.0),
+                ("texture", d.texture, 0.0, 128.0),
+                ("noise", d.noise, 0.0, 128.0),
+                ("blur", d.blur, 0.0, 1.0),
+                ("mount_height", d.mount_height, 0.0, 0.05),
+                ("mount_pitch_deg", d.mount_pitch_deg, 0.0, 20.0),
+                ("mount_yaw_deg", d.mount_yaw_deg, 0.0, 20.0),
+                ("line_width", d.line_width, 0.0, 0.9),
+            ],
+        )
+        .map_err(|(f, p)| bad(f, p))?;
         self.physics_randomization
             .validate()
             .map_err(|(f, p)| bad(f, p))?;
         self.camera_realism.validate().map_err(|(f, p)| bad(f, p))?;
         Ok(())
     }
+}
+
+/// Checks that every `(field, value, lo, hi)` of the table `table` is a
+/// finite value within `lo..=hi`.
+///
+/// # Errors
+/// `(table.field, "V must be within LO..HI")` for the first that is not.
+pub(crate) fn check_ranges(
+    table: &str,
+    checks: &[(&str, f64, f64, f64)],
+) -> Result<(), (String, String)> {
+    for &(field, v, lo, hi) in checks {
+        if !(v.is_finite() && (lo..=hi).contains(&v)) {
+            return Err((
+                format!("{table}.{field}"),
+                format!("{v} must be within {lo}..{hi}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

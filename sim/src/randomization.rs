@@ -76,22 +76,18 @@ impl PhysicsRandomization {
     /// `(field, problem)` naming the field (as `physics_randomization.X`)
     /// and its allowed range.
     pub fn validate(&self) -> Result<(), (String, String)> {
-        for (field, v, max) in [
-            ("grip", self.grip, 0.9),
-            ("mass", self.mass, 0.9),
-            ("motor_response", self.motor_response, 0.9),
-            ("steering_offset_deg", self.steering_offset_deg, 10.0),
-            ("steering_gain", self.steering_gain, 0.5),
-            ("action_noise", self.action_noise, 0.5),
-            ("frame_drop", self.frame_drop, 0.5),
-        ] {
-            if !(v.is_finite() && (0.0..=max).contains(&v)) {
-                return Err((
-                    format!("physics_randomization.{field}"),
-                    format!("{v} must be within 0..{max}"),
-                ));
-            }
-        }
+        crate::config::check_ranges(
+            "physics_randomization",
+            &[
+                ("grip", self.grip, 0.0, 0.9),
+                ("mass", self.mass, 0.0, 0.9),
+                ("motor_response", self.motor_response, 0.0, 0.9),
+                ("steering_offset_deg", self.steering_offset_deg, 0.0, 10.0),
+                ("steering_gain", self.steering_gain, 0.0, 0.5),
+                ("action_noise", self.action_noise, 0.0, 0.5),
+                ("frame_drop", self.frame_drop, 0.0, 0.5),
+            ],
+        )?;
         if self.action_latency_steps > 10 {
             return Err((
                 "physics_randomization.action_latency_steps".into(),

@@ -9,18 +9,6 @@ use chicane_reward::FollowCenterLine;
 use chicane_sim::{RaceEnv, ResetOptions, SimConfig, SimError, VecEnv};
 use common::*;
 
-fn config_error(cfg: SimConfig) -> String {
-    let err = RaceEnv::new(
-        cfg,
-        track("easy-oval"),
-        ActionSpace::default(),
-        Box::new(FollowCenterLine),
-    )
-    .unwrap_err();
-    assert!(matches!(err, SimError::Config { .. }), "{err:?}");
-    err.to_string()
-}
-
 #[test]
 fn bad_camera_settings() {
     for fov in [0.0, -10.0, 180.0, 200.0, f64::NAN] {

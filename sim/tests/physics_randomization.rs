@@ -194,14 +194,7 @@ fn bad_values_name_the_field() {
     for (set, field) in cases {
         let mut cfg = SimConfig::default();
         set(&mut cfg.physics_randomization);
-        let e = chicane_sim::RaceEnv::new(
-            cfg,
-            track("easy-oval"),
-            ActionSpace::default(),
-            Box::new(chicane_reward::FollowCenterLine),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = config_error(cfg);
         assert!(e.contains(field) && e.contains("within"), "{e}");
     }
     // a misspelt key is refused by name

@@ -129,7 +129,7 @@ pub fn write_car_archive(
     metadata: &str,
     model_pb: &[u8],
 ) -> Result<CarArchive, AgentError> {
-    car_model_name(out)?;
+    let model_name = car_model_name(out)?;
     let tmp = out.with_file_name(format!(
         ".{}.tmp",
         out.file_name()
@@ -151,7 +151,7 @@ pub fn write_car_archive(
     let gz = tar.into_inner().map_err(io_err(&tmp))?;
     gz.finish().map_err(io_err(&tmp))?;
     // checked under the final name's rules before it takes that name
-    let checked = read_archive(&tmp, car_model_name(out)?)?;
+    let checked = read_archive(&tmp, model_name)?;
     std::fs::rename(&tmp, out).map_err(io_err(out))?;
     Ok(checked)
 }

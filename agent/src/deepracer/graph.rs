@@ -12,7 +12,7 @@
 use super::names::{PPO_POLICY_OUTPUT, camera_input_name};
 use super::tfpb::{
     AttrValue, DT_FLOAT, DT_INT32, Dim, GraphDef, NodeDef, TensorProto, TensorShapeProto,
-    VersionDef, attr_value,
+    VersionDef, attr_value, permute4,
 };
 use crate::error::AgentError;
 use crate::learner::Learner;
@@ -373,18 +373,7 @@ impl<'a> Translation<'a> {
                 }
                 let (w, data) = self.weight(&n.input[1])?;
                 let [o, i, kh, kw] = dims4(w)?;
-                // OIHW -> HWIO
-                let mut hwio = vec![0.0; data.len()];
-                for oo in 0..o {
-                    for ii in 0..i {
-                        for y in 0..kh {
-                            for xx in 0..kw {
-                                hwio[((y * kw + xx) * i + ii) * o + oo] =
-                                    data[((oo * i + ii) * kh + y) * kw + xx];
-                            }
-                        }
-                    }
-                }
+                let hwio = permute4(&data, [o, i, kh, kw], [2, 3, 1, 0]);
                 let filter = self.const_f32(format!("{name}/kernel"), &[kh, kw, i, o], &hwio);
                 let strides = attr(n, "strides").map_or(vec![1, 1], |a| a.ints.clone());
                 if attr(n, "pads").is_some_and(|a| a.ints.iter().any(|&p| p != 0))

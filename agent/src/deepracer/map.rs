@@ -5,7 +5,7 @@
 
 use super::graph::CAR_FRAME;
 use super::names::{PPO_POLICY_OUTPUT, SAC_POLICY_OUTPUT};
-use super::tfpb::{AttrValue, GraphDef, NodeDef, attr_value};
+use super::tfpb::{AttrValue, GraphDef, NodeDef, attr_value, permute4};
 use super::tfread::{Tf, ints_attr, str_attr};
 use crate::error::AgentError;
 use crate::net::{HostLayer, PolicyLayers};
@@ -161,6 +161,7 @@ pub(super) fn map_graph(graph: &GraphDef) -> Result<Mapped, AgentError> {
     let mut nchw_flatten = false;
     let mut softmax = false;
     let mut head_post = false;
+    let mut clipped_mean = false;
     let mut sigma: Option<Vec<f32>> = None;
     for &name in &order {
         let n = tf.node(name)?;
@@ -176,9 +177,6 @@ pub(super) fn map_graph(graph: &GraphDef) -> Result<Mapped, AgentError> {
         };
         match n.op.as_str() {
             _ if head_post => {
-                if n.op == "Erf" {
-                    notes.push("chicane's clipped-Gaussian mean output recognised".into());
-                }
                 if !MEAN_OPS.contains(&n.op.as_str()) {
                     return Err(unsupported(format!(
                         "node `{}` (op {}) after the policy layer is neither softmax nor \
@@ -186,11 +184,7 @@ pub(super) fn map_graph(graph: &GraphDef) -> Result<Mapped, AgentError> {
                         n.name, n.op
                     )));
                 }
-                for i in tf.data_inputs(n) {
-                    if !on_path.contains(i) && i.ends_with("policy.sigma") {
-                        sigma = Some(tf.constant(i)?.1);
-                    }
-                }
+                mean_node(&tf, n, &on_path, &mut sigma, &mut clipped_mean)?;
             }
             "AvgPool" if layers.is_empty() => {
                 let k = ints_attr(n, "ksize").unwrap_or_default();
@@ -265,17 +259,7 @@ pub(super) fn map_graph(graph: &GraphDef) -> Result<Mapped, AgentError> {
                         n.name
                     )));
                 }
-                let mut oihw = vec![0.0; w.len()];
-                for o in 0..cout {
-                    for i in 0..cin {
-                        for y in 0..kh {
-                            for x in 0..kw {
-                                oihw[((o * cin + i) * kh + y) * kw + x] =
-                                    w[((y * kw + x) * cin + i) * cout + o];
-                            }
-                        }
-                    }
-                }
+                let oihw = permute4(&w, [kh, kw, cin, cout], [3, 2, 0, 1]);
                 layers.push(Layer {
                     node: n.name.clone(),
                     shape: [cout, kh, s],
@@ -421,14 +405,7 @@ pub(super) fn map_graph(graph: &GraphDef) -> Result<Mapped, AgentError> {
                 && !layers[layers.len() - 1].conv =>
             {
                 head_post = true;
-                if op == "Erf" {
-                    notes.push("chicane's clipped-Gaussian mean output recognised".into());
-                }
-                for i in tf.data_inputs(n) {
-                    if !on_path.contains(i) && i.ends_with("policy.sigma") {
-                        sigma = Some(tf.constant(i)?.1);
-                    }
-                }
+                mean_node(&tf, n, &on_path, &mut sigma, &mut clipped_mean)?;
             }
             op => {
                 return Err(unsupported(format!(
@@ -445,6 +422,9 @@ pub(super) fn map_graph(graph: &GraphDef) -> Result<Mapped, AgentError> {
                 .into(),
         ));
     }
+    if clipped_mean {
+        notes.push("chicane's clipped-Gaussian mean output recognised".into());
+    }
     build(
         layers,
         flatten_at,
@@ -456,6 +436,25 @@ pub(super) fn map_graph(graph: &GraphDef) -> Result<Mapped, AgentError> {
         sigma,
         notes,
     )
+}
+
+/// A node of chicane's clipped-Gaussian mean after the policy layer: notes
+/// an `Erf` (the mean's normal CDF) and picks up the standard deviation
+/// constant (`policy.sigma`) it reads.
+fn mean_node<'a>(
+    tf: &Tf<'a>,
+    n: &'a NodeDef,
+    on_path: &HashSet<&str>,
+    sigma: &mut Option<Vec<f32>>,
+    clipped_mean: &mut bool,
+) -> Result<(), AgentError> {
+    *clipped_mean |= n.op == "Erf";
+    for i in tf.data_inputs(n) {
+        if !on_path.contains(i) && i.ends_with("policy.sigma") {
+            *sigma = Some(tf.constant(i)?.1);
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -146,3 +146,61 @@ pub(crate) struct TensorProto {
     #[prost(int32, repeated, tag = "7")]
     pub int_val: Vec<i32>,
 }
+
+/// `data` of row-major shape `dims` with its axes reordered: axis `k` of
+/// the result is axis `perm[k]` of `data` (NumPy's `transpose(perm)`).
+/// Converts convolution filters between burn's and ONNX's `[out, in, kh,
+/// kw]` and TensorFlow's `[kh, kw, in, out]`.
+///
+/// # Shapes
+/// `data`: `dims`; returns `[dims[perm[0]], .., dims[perm[3]]]`.
+pub(crate) fn permute4(data: &[f32], dims: [usize; 4], perm: [usize; 4]) -> Vec<f32> {
+    let out_dims = perm.map(|p| dims[p]);
+    let mut stride = [0usize; 4];
+    let mut acc = 1;
+    for k in (0..4).rev() {
+        stride[k] = acc;
+        acc *= dims[k];
+    }
+    let mut out = Vec::with_capacity(data.len());
+    for a in 0..out_dims[0] {
+        for b in 0..out_dims[1] {
+            for c in 0..out_dims[2] {
+                for d in 0..out_dims[3] {
+                    let idx = [a, b, c, d];
+                    let mut src = 0;
+                    for k in 0..4 {
+                        src += idx[k] * stride[perm[k]];
+                    }
+                    out.push(data[src]);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute4;
+
+    #[test]
+    fn permute4_matches_the_hand_written_filter_transposes() {
+        let (o, i, kh, kw) = (3, 2, 4, 5);
+        let data: Vec<f32> = (0..o * i * kh * kw).map(|v| v as f32).collect();
+        let hwio = permute4(&data, [o, i, kh, kw], [2, 3, 1, 0]);
+        for oo in 0..o {
+            for ii in 0..i {
+                for y in 0..kh {
+                    for x in 0..kw {
+                        assert_eq!(
+                            hwio[((y * kw + x) * i + ii) * o + oo],
+                            data[((oo * i + ii) * kh + y) * kw + x]
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(permute4(&hwio, [kh, kw, i, o], [3, 2, 0, 1]), data);
+    }
+}

@@ -3,7 +3,7 @@
 
 use chicane_core::ActionSpace;
 use chicane_reward::FollowCenterLine;
-use chicane_sim::{RaceEnv, SimConfig};
+use chicane_sim::{RaceEnv, SimConfig, SimError};
 use chicane_tracks::Track;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,4 +46,18 @@ pub fn track(spec: &str) -> Arc<Track> {
 /// An env with the centre-line reward.
 pub fn env(track: Arc<Track>, cfg: SimConfig, space: ActionSpace) -> RaceEnv {
     RaceEnv::new(cfg, track, space, Box::new(FollowCenterLine)).unwrap()
+}
+
+/// The config error `RaceEnv::new` gives for `cfg` on easy-oval (it must
+/// be a [`SimError::Config`]), as text.
+pub fn config_error(cfg: SimConfig) -> String {
+    let err = RaceEnv::new(
+        cfg,
+        track("easy-oval"),
+        ActionSpace::default(),
+        Box::new(FollowCenterLine),
+    )
+    .unwrap_err();
+    assert!(matches!(err, SimError::Config { .. }), "{err:?}");
+    err.to_string()
 }
