@@ -39,10 +39,20 @@ pub struct EvaluateArgs {
     /// .csv and .png into a conditions-* folder of the run.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["track", "record"])]
     pub conditions: Option<PathBuf>,
+    /// Serve the live viewer (the camera, the top-down view, lap charts) at
+    /// PORT or HOST:PORT; a port alone binds 127.0.0.1. The laps then run
+    /// in real time (one action per 1/action_hz s), to be watched.
+    #[arg(long, value_name = "[HOST:]PORT", conflicts_with = "conditions")]
+    pub viewer: Option<String>,
 }
 
 /// Runs `chicane evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<()> {
+    let viewer_addr = args
+        .viewer
+        .as_deref()
+        .map(str::parse::<chicane_viewer::ViewerAddr>)
+        .transpose()?;
     let plan = EvalRequest {
         run_dir: args.run_dir.clone(),
         track: args.track.clone(),
@@ -90,7 +100,23 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     let mut path = Vec::new();
     let mut speeds = Vec::new();
     let recording = args.record.is_some();
+    let viewer = viewer_addr
+        .map(|a| {
+            chicane_viewer::Viewer::start(&a, chicane_viewer::ViewerSetup::for_evaluation(&plan))
+        })
+        .transpose()?;
+    if let Some(v) = &viewer {
+        eprintln!("viewer: {}", v.url());
+    }
+    // with a viewer the laps run in real time, to be watched
+    let step_s = 1.0 / plan.run.sim.physics.action_hz;
+    let mut live = viewer
+        .as_ref()
+        .map(|v| chicane_viewer::EvalViewer::new(v, step_s));
     let mut on_step = |s: EvalStep<'_>| {
+        if let Some(l) = live.as_mut() {
+            l.step(&s);
+        }
         if !recording {
             return;
         }
@@ -114,7 +140,14 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             }
         }
     };
-    let done = plan.run(&mut on_step)?;
+    let done = plan.run(&mut on_step);
+    if let Some(v) = &viewer {
+        v.finish(&match &done {
+            Ok(d) => format!("{} of {} laps completed", d.report.laps_completed, d.report.laps.len()),
+            Err(e) => format!("failed: {e}"),
+        });
+    }
+    let done = done?;
     let report = &done.report;
     let (metrics_path, trace_path) = (done.dir.metrics(), done.dir.simtrace());
     if let Some(dir) = &args.record {

@@ -64,6 +64,10 @@ pub struct TrainArgs {
     /// No progress bar (log lines instead).
     #[arg(long)]
     pub quiet: bool,
+    /// Serve the live viewer (camera streams, top-down view, charts, a stop
+    /// button) at PORT or HOST:PORT; a port alone binds 127.0.0.1.
+    #[arg(long, value_name = "[HOST:]PORT")]
+    pub viewer: Option<String>,
 }
 
 impl TrainArgs {
@@ -135,6 +139,11 @@ impl TrainObserver for CliObserver {
 
 /// Runs `chicane train`.
 pub fn run(args: TrainArgs) -> Result<()> {
+    let viewer_addr = args
+        .viewer
+        .as_deref()
+        .map(str::parse::<chicane_viewer::ViewerAddr>)
+        .transpose()?;
     let plan = args.request().resolve()?;
     let (run, opts) = (&plan.run, &plan.options);
     let stop = Arc::new(AtomicBool::new(false));
@@ -213,7 +222,25 @@ pub fn run(args: TrainArgs) -> Result<()> {
         obs.episodes = read_episodes(&opts.out_dir.metrics());
         obs.bar.set_position(obs.episodes.len() as u64);
     }
-    let summary = chicane_agent::train(&plan, &mut obs);
+    let viewer = viewer_addr
+        .map(|a| chicane_viewer::Viewer::start(&a, chicane_viewer::ViewerSetup::for_training(&plan)))
+        .transpose()?;
+    let summary = match &viewer {
+        Some(v) => {
+            obs.bar.println(format!("viewer: {}", v.url()));
+            if args.quiet {
+                eprintln!("viewer: {}", v.url());
+            }
+            chicane_agent::train(&plan, &mut chicane_viewer::ViewerObserver::new(v, &mut obs))
+        }
+        None => chicane_agent::train(&plan, &mut obs),
+    };
+    if let Some(v) = &viewer {
+        v.finish(&match &summary {
+            Ok(s) => s.stop_reason.to_string(),
+            Err(e) => format!("failed: {e}"),
+        });
+    }
     obs.bar.finish_and_clear();
     let summary = summary?;
     let s = &summary.state;

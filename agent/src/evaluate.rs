@@ -132,6 +132,8 @@ pub struct EvalStep<'a> {
     pub camera: &'a [u8],
     /// The step's info.
     pub info: &'a Info,
+    /// The lap, on the step that ended it (completed or out of time).
+    pub lap_done: Option<&'a LapResult>,
 }
 
 /// A trained policy loaded from a run folder's checkpoint.
@@ -262,19 +264,24 @@ pub fn evaluate(
                         source,
                     })?;
             }
+            let ended = if done_lap {
+                lap.progress = 100.0;
+                lap.lap_time_s = Some(time_s);
+                lap.episode_status = EpisodeStatus::LapComplete;
+                true
+            } else if time_s >= opts.max_lap_time_s || trunc {
+                lap.episode_status = EpisodeStatus::TimeUp;
+                true
+            } else {
+                false
+            };
             on_step(EvalStep {
                 trial,
                 camera: &env.observation().camera,
                 info: &info,
+                lap_done: ended.then_some(&lap),
             });
-            if done_lap {
-                lap.progress = 100.0;
-                lap.lap_time_s = Some(time_s);
-                lap.episode_status = EpisodeStatus::LapComplete;
-                break;
-            }
-            if time_s >= opts.max_lap_time_s || trunc {
-                lap.episode_status = EpisodeStatus::TimeUp;
+            if ended {
                 break;
             }
             if term {
