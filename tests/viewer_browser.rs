@@ -60,7 +60,10 @@ impl Running {
                 }
             }
             if let Some(st) = self.child.try_wait().unwrap() {
-                panic!("chicane exited ({st}) before the viewer started:\n{}", self.log());
+                panic!(
+                    "chicane exited ({st}) before the viewer started:\n{}",
+                    self.log()
+                );
             }
         }
         panic!("no viewer line within 120 s:\n{}", self.log());
@@ -116,7 +119,10 @@ fn browse(url: &str, mode: &str, dir: &Path) -> (RgbaImage, Value) {
     );
     let python = python_venv("playwright", &["playwright==1.65.2"]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/viewer_browser.py");
-    let (shot, report) = (dir.join(format!("{mode}.png")), dir.join(format!("{mode}.json")));
+    let (shot, report) = (
+        dir.join(format!("{mode}.png")),
+        dir.join(format!("{mode}.json")),
+    );
     let out = Command::new(&python)
         .arg(&script)
         .args([url, mode])

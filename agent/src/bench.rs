@@ -70,7 +70,7 @@ pub fn bench_train(plan: &RunPlan, updates: u64) -> Result<TrainBench, AgentErro
             .ok_or_else(|| AgentError::Unsupported("the benchmark rollout stopped".into()))?;
         steps += batch.env_steps;
         episodes += batch.episodes.len() as u64;
-        tr.update_from_batches(std::slice::from_ref(&batch))?;
+        tr.update_from_batches(std::slice::from_ref(&batch), &mut |_| {})?;
     }
     let wall_s = started.elapsed().as_secs_f64();
     let (env, env_wall_s, observe_s) = worker.take_timings();

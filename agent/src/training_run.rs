@@ -216,19 +216,21 @@ impl TrainingRun {
         Ok((rec, ckpt))
     }
 
-    /// Records the episodes and steps of `batches` (in the order given)
-    /// and runs one update on their joined experience: what the learner of
-    /// a distributed run does with its workers' rollouts.
+    /// Records the episodes and steps of `batches` (in the order given;
+    /// `on_episode` sees each record as it is logged, for live views) and
+    /// runs one update on their joined experience: what the learner of a
+    /// distributed run does with its workers' rollouts.
     ///
     /// # Errors
     /// As [`TrainingRun::record_episode`] and [`TrainingRun::update`].
     pub fn update_from_batches(
         &mut self,
         batches: &[RolloutBatch],
+        on_episode: &mut dyn FnMut(&EpisodeRecord),
     ) -> Result<(IterationRecord, PathBuf), AgentError> {
         for b in batches {
             for ep in &b.episodes {
-                self.record_episode(ep)?;
+                on_episode(&self.record_episode(ep)?);
             }
             self.add_steps(b.env_steps);
         }

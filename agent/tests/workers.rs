@@ -126,7 +126,7 @@ fn a_learner_fed_by_two_workers_logs_every_episode_once() {
             joined.log_probs.len() as u64,
             steps - (tr.state().total_steps)
         );
-        let (rec, ckpt) = tr.update_from_batches(&batches).unwrap();
+        let (rec, ckpt) = tr.update_from_batches(&batches, &mut |_| {}).unwrap();
         assert_eq!(rec.iteration, iteration);
         assert_eq!(rec.episodes, episodes);
         assert_eq!(rec.total_steps, steps);

@@ -246,8 +246,10 @@ class RayTrainer:
         on_iteration: Callable[[dict], None] | None = None,
     ) -> Summary:
         """Trains until ``max_updates`` updates (in this call), ``max_time``
-        seconds, or the config's own limits (``term_cond_max_episodes``,
-        ``term_cond_avg_score``); writes ``training.png`` after every update.
+        seconds, the config's own limits (``term_cond_max_episodes``,
+        ``term_cond_avg_score``) or the viewer's stop button
+        (``stop_reason`` "interrupted"; the last update's checkpoint is
+        kept); writes ``training.png`` after every update.
         """
         started = time.monotonic()
         records: list[dict] = []
@@ -260,6 +262,9 @@ class RayTrainer:
                 on_iteration(rec)
             if rec.get("stop_reason"):
                 reason = rec["stop_reason"]
+                break
+            if self.learner.stop_requested:
+                reason = "interrupted"
                 break
             if max_updates is not None and len(records) >= max_updates:
                 reason = "max_updates"
@@ -309,6 +314,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--network", help="network, as chicane train --network")
     p.add_argument("--seed", type=int, help="seed override")
     p.add_argument("--steps-per-env", type=int, help="rollouts of this many steps per env instead of episodes")
+    p.add_argument(
+        "--viewer",
+        metavar="[HOST:]PORT",
+        help="serve the live viewer (charts, status, top-down track, stop button) here; a port alone binds 127.0.0.1",
+    )
     return p
 
 
@@ -352,6 +362,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.viewer:
+        try:
+            print(f"viewer: {trainer.learner.start_viewer(args.viewer)}", file=sys.stderr, flush=True)
+        except ValueError as e:
+            trainer.close()
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     print(
         f"training {out} with {args.workers} workers x {args.envs_per_worker} envs "
         f"({trainer.learner.network}, {trainer.episodes_per_worker} episodes per worker per update)",
@@ -361,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         with trainer:
             summary = trainer.run(args.max_updates, max_time, _print_iteration)
     except KeyboardInterrupt:
+        trainer.learner.close_viewer("interrupted (Ctrl-C)")
         st = trainer.learner.state
         print(
             f"interrupted after {st['iteration']} updates; the last checkpoint is kept: "
@@ -368,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    trainer.learner.close_viewer(summary.stop_reason)
     print(
         f"stopped: {summary.stop_reason}\n  {summary.iterations} iterations, {summary.episodes} episodes, "
         f"{summary.total_steps} steps in {summary.elapsed_s:.1f} s; workers lost {summary.workers_lost}\n"

@@ -9,6 +9,7 @@ use chicane_agent::{
     DeviceKind, Learner, NetworkKind, NoObserver, RolloutBatch, RolloutLength, RolloutWorker,
     RunRequest, TrainingRun, agent_spec, network_for, ppo_from_run,
 };
+use chicane_viewer::{Viewer, ViewerAddr, ViewerSetup};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use rand::SeedableRng;
@@ -153,6 +154,10 @@ pub struct RustLearner {
     run: Mutex<TrainingRun>,
     network: &'static str,
     episodes_per_update: usize,
+    /// What `start_viewer` shows: the run's tracks and charts; the camera
+    /// frames stay on the workers.
+    viewer_setup: ViewerSetup,
+    viewer: Mutex<Option<Viewer>>,
 }
 
 #[pymethods]
@@ -188,10 +193,21 @@ impl RustLearner {
         let episodes_per_update = plan.run.hyperparameters.num_episodes_between_training;
         let network = plan.options.network.name();
         let tr = py.detach(|| TrainingRun::open(&plan)).map_err(py_err)?;
+        let viewer_setup = ViewerSetup {
+            camera: None,
+            num_envs: 0,
+            note: Some(
+                "no camera streams in a Ray run: the frames stay on the workers (chicane train --viewer streams them)"
+                    .into(),
+            ),
+            ..ViewerSetup::for_training(&plan)
+        };
         Ok(RustLearner {
             run: Mutex::new(tr),
             network,
             episodes_per_update,
+            viewer_setup,
+            viewer: Mutex::new(None),
         })
     }
 
@@ -250,14 +266,62 @@ impl RustLearner {
             .collect::<PyResult<Vec<_>>>()?;
         let mut tr = self.run.lock().map_err(poisoned)?;
         let tr = &mut *tr;
+        let viewer = self.viewer.lock().map_err(poisoned)?;
         let (rec, ckpt) = py
-            .detach(|| tr.update_from_batches(&batches))
+            .detach(|| {
+                tr.update_from_batches(&batches, &mut |e| {
+                    if let Some(v) = viewer.as_ref() {
+                        v.episode(e);
+                    }
+                })
+            })
             .map_err(py_err)?;
+        if let Some(v) = viewer.as_ref() {
+            v.iteration(&rec);
+            v.steps(batches.iter().map(|b| b.env_steps).sum());
+        }
         let stop = tr.stop_reason(&rec).map(|s| s.to_string());
         let d = json_dict(py, &rec)?.downcast_into::<PyDict>()?;
         d.set_item("checkpoint", ckpt.display().to_string())?;
         d.set_item("stop_reason", stop)?;
         Ok(d)
+    }
+
+    /// Starts the live viewer at `addr` (`PORT` or `HOST:PORT`; a port
+    /// alone binds 127.0.0.1): the run's charts, status, top-down track and
+    /// stop button, fed by `update`. Returns the page's URL.
+    ///
+    /// Raises ValueError for a bad address or one that cannot be listened on.
+    fn start_viewer(&self, addr: &str) -> PyResult<String> {
+        let addr: ViewerAddr = addr.parse().map_err(value_error)?;
+        let v = Viewer::start(&addr, self.viewer_setup.clone()).map_err(value_error)?;
+        let url = v.url();
+        *self.viewer.lock().map_err(poisoned)? = Some(v);
+        Ok(url)
+    }
+
+    /// True once the viewer's stop button was pressed: the driver stops
+    /// after the update it is in (whose checkpoint is kept).
+    #[getter]
+    fn stop_requested(&self) -> PyResult<bool> {
+        let v = self.viewer.lock().map_err(poisoned)?;
+        Ok(v.as_ref().is_some_and(|v| {
+            let stop = v.stop_requested();
+            if stop {
+                v.stopping();
+            }
+            stop
+        }))
+    }
+
+    /// Marks the run finished on the viewer with `reason` and stops the
+    /// server (after the open page saw it, at most 3 s).
+    fn close_viewer(&self, py: Python<'_>, reason: &str) -> PyResult<()> {
+        let v = self.viewer.lock().map_err(poisoned)?.take();
+        if let Some(v) = v {
+            py.detach(|| v.finish(reason));
+        }
+        Ok(())
     }
 
     /// Writes a checkpoint of the current weights and counters (no

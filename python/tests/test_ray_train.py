@@ -172,3 +172,30 @@ def test_command_line_trains_and_rejects_bad_input(tmp_path):
         "typo.toml: network: unknown network `DEEP_CONVOLUTIONAL_NETWORK_SHALOW` "
         "(did you mean `DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`?)"
     ) in bad.stderr
+
+
+def test_the_viewer_charts_a_ray_run_and_its_stop_button_ends_it(cluster, tmp_path):
+    import urllib.request
+
+    run = tmp_path / "watched"
+    with RayTrainer(run, small_config(tmp_path), workers=1, envs_per_worker=1) as trainer:
+        url = trainer.learner.start_viewer("127.0.0.1:0")
+        assert url.startswith("http://127.0.0.1:")
+        trainer.step()
+        get = lambda path: json.loads(urllib.request.urlopen(url + path, timeout=10).read())  # noqa: E731
+        status = get("status")
+        assert status["kind"] == "training" and status["iteration"] == 1 and status["state"] == "running"
+        assert status["tracks"] == ["easy-oval"] and "Ray" in status["note"]
+        m = get("metrics")
+        assert len(m["episodes"]) >= 4 and m["iterations"][0]["iteration"] == 1
+        assert get("metrics?episodes_from=2")["episodes"][0]["episode"] == 2
+        stop = urllib.request.Request(url + "stop", method="POST")
+        assert json.loads(urllib.request.urlopen(stop, timeout=10).read()) == {"stopping": True}
+        summary = trainer.run(max_updates=10)
+        assert summary.stop_reason == "interrupted" and summary.iterations == 2
+        assert get("status")["state"] == "stopping"
+        trainer.learner.close_viewer(summary.stop_reason)
+    assert (run / "checkpoints" / "iter-000002" / "model.bpk").is_file()
+    with RayTrainer(tmp_path / "other", small_config(tmp_path), workers=1, envs_per_worker=1) as other:
+        with pytest.raises(ValueError, match="HOST:PORT"):
+            other.learner.start_viewer("x")

@@ -56,7 +56,9 @@ function build(s) {
   document.title = "chicane: " + s.title;
   $("title").textContent = s.title;
   const cams = $("cameras");
-  if (s.camera_channels > 0) {
+  if (s.note) {
+    cams.textContent = s.note;
+  } else if (s.camera_channels > 0) {
     for (let i = 0; i < s.num_envs; i++) {
       figure(cams, "/stream/camera/" + i, "camera", "env " + i);
     }

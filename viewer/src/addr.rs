@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn a_port_alone_binds_loopback() {
         let a: ViewerAddr = "8100".parse().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(a.0, "127.0.0.1:8100".parse().unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(
+            a.0,
+            "127.0.0.1:8100".parse().unwrap_or_else(|e| panic!("{e}"))
+        );
         let a: ViewerAddr = "0.0.0.0:9".parse().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(a.0.port(), 9);
         let a: ViewerAddr = "localhost:8100".parse().unwrap_or_else(|e| panic!("{e}"));

@@ -97,7 +97,18 @@ pub(crate) fn top_down_jpeg(shared: &Shared, cars: &[CarMark], track: usize) -> 
         draw_polyline(&mut img, &td.frame, &[rear, front], &[color], width_px);
         // a dark nose shows which way it drives
         let nose = car.position + dir * (half * 0.6);
-        draw_polyline(&mut img, &td.frame, &[nose, front], &[[20, 20, 20]], width_px * 0.7);
+        draw_polyline(
+            &mut img,
+            &td.frame,
+            &[nose, front],
+            &[[20, 20, 20]],
+            width_px * 0.7,
+        );
     }
-    encode(img.as_raw(), img.width(), img.height(), ExtendedColorType::Rgb8)
+    encode(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        ExtendedColorType::Rgb8,
+    )
 }

@@ -54,6 +54,9 @@ pub struct ViewerSetup {
     pub fps: f64,
     /// Top-down pictures' largest side (px). Default 480.
     pub top_down_px: u32,
+    /// A line shown where the camera streams would be, when there are none
+    /// (a Ray run's frames stay on its workers). Default `None`.
+    pub note: Option<String>,
 }
 
 impl ViewerSetup {
@@ -73,6 +76,7 @@ impl ViewerSetup {
             num_envs: plan.options.num_envs,
             fps: 15.0,
             top_down_px: 480,
+            note: None,
         }
     }
 
@@ -86,13 +90,16 @@ impl ViewerSetup {
             num_envs: 1,
             fps: 15.0,
             top_down_px: 480,
+            note: None,
         }
     }
 }
 
 fn folder_name(p: &std::path::Path) -> String {
-    p.file_name()
-        .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// One car drawn on the top-down view.
@@ -154,6 +161,8 @@ pub struct Status {
     pub stop_reason: Option<String>,
     /// Open streams.
     pub stream_clients: usize,
+    /// [`ViewerSetup::note`].
+    pub note: Option<String>,
 }
 
 /// The records charted by the page (`GET /metrics`).
@@ -263,6 +272,7 @@ impl Viewer {
             trial: 0,
             stop_reason: None,
             stream_clients: 0,
+            note: setup.note.clone(),
         };
         let shared = Arc::new(Shared {
             top_down: setup.tracks.iter().map(|_| Default::default()).collect(),

@@ -15,7 +15,7 @@
 //! | `POST /stop` | asks a training run to stop (it writes its checkpoint); `409` for an evaluation |
 //! | `GET /stream/camera/{env}` | `multipart/x-mixed-replace` JPEG stream of env `env`'s camera |
 //! | `GET /stream/top_down/{track}` | the same, of training track `track` (0-based) with its cars |
-//! | `GET /frame/camera/{env}.jpg`, `GET /frame/top_down/{track}.jpg` | one JPEG of the next frame |
+//! | `GET /frame/camera/{env}.jpg`, `GET /frame/top_down/{track}.jpg` | one JPEG of the next frame (`503` when none comes within 3 s; the top-down view then shows the cars where they were last seen) |
 //!
 //! Training pays for the viewer only while someone watches: frames are
 //! copied out of the envs at most [`ViewerSetup::fps`] times a second and

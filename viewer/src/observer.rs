@@ -152,7 +152,11 @@ impl<'a> EvalViewer<'a> {
         EvalViewer {
             viewer,
             throttle: Throttle::default(),
-            step_s: if step_s.is_finite() { step_s.max(0.0) } else { 0.0 },
+            step_s: if step_s.is_finite() {
+                step_s.max(0.0)
+            } else {
+                0.0
+            },
             start: None,
             steps: 0,
         }

@@ -40,7 +40,10 @@ pub(crate) fn accept(server: &Server, shared: &Arc<Shared>) {
 
 fn send(rq: Request, code: u16, content_type: &str, body: impl Into<Vec<u8>>) {
     let mut response = Response::from_data(body.into()).with_status_code(StatusCode(code));
-    for (name, value) in [("Content-Type", content_type), ("Cache-Control", "no-store")] {
+    for (name, value) in [
+        ("Content-Type", content_type),
+        ("Cache-Control", "no-store"),
+    ] {
         // ASCII names and values chosen here: always valid
         if let Ok(h) = Header::from_bytes(name.as_bytes(), value.as_bytes()) {
             response.add_header(h);
@@ -92,7 +95,12 @@ fn handle(rq: Request, shared: &Shared) {
                 Err(e) => send(rq, 404, "text/plain; charset=utf-8", e),
             }
         }
-        (_, "/stop") => send(rq, 405, "text/plain; charset=utf-8", "POST /stop stops the run"),
+        (_, "/stop") => send(
+            rq,
+            405,
+            "text/plain; charset=utf-8",
+            "POST /stop stops the run",
+        ),
         _ => send(
             rq,
             404,
@@ -168,7 +176,10 @@ fn picture(shared: &Shared, name: &str) -> Result<Picture, String> {
             Err("this run has no camera (lidar only)".into())
         }
         "camera" if index < shared.setup.num_envs => Ok(Picture::Camera(index)),
-        "camera" => Err(format!("no env {index}: the run has {}", shared.setup.num_envs)),
+        "camera" => Err(format!(
+            "no env {index}: the run has {}",
+            shared.setup.num_envs
+        )),
         "top_down" if index < shared.setup.tracks.len() => Ok(Picture::TopDown(index)),
         "top_down" => Err(format!(
             "no track {index}: the run has {}",
@@ -202,7 +213,10 @@ fn next_jpeg(
     let jpeg = match which {
         Picture::Camera(env) => {
             let len = shared.setup.camera.as_ref().map_or(0, |c| c.frame_len());
-            let frame = frames.camera.get(env * len..(env + 1) * len).map(<[u8]>::to_vec);
+            let frame = frames
+                .camera
+                .get(env * len..(env + 1) * len)
+                .map(<[u8]>::to_vec);
             drop(frames);
             frame.and_then(|f| camera_jpeg(shared, &f))
         }
@@ -232,17 +246,20 @@ fn stream(rq: Request, shared: &Shared, which: Picture) {
         "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary={BOUNDARY}\r\n\
          Cache-Control: no-store\r\nPragma: no-cache\r\nConnection: close\r\n\r\n"
     );
-    if w.write_all(head.as_bytes()).and_then(|()| w.flush()).is_err() {
+    if w.write_all(head.as_bytes())
+        .and_then(|()| w.flush())
+        .is_err()
+    {
         return;
     }
     let mut seen = 0;
     // the top-down view is drawn before the first car moves
     if let Picture::TopDown(track) = which {
         let cars = lock(&shared.frames).cars.clone();
-        if let Some(jpeg) = top_down_jpeg(shared, &cars, track) {
-            if write_part(&mut w, &jpeg).is_err() {
-                return;
-            }
+        if let Some(jpeg) = top_down_jpeg(shared, &cars, track)
+            && write_part(&mut w, &jpeg).is_err()
+        {
+            return;
         }
     }
     while !shared.shutdown.load(Ordering::Relaxed) {
@@ -251,10 +268,10 @@ fn stream(rq: Request, shared: &Shared, which: Picture) {
             continue;
         };
         seen = generation;
-        if let Some(jpeg) = jpeg {
-            if write_part(&mut w, &jpeg).is_err() {
-                return; // the page closed
-            }
+        if let Some(jpeg) = jpeg
+            && write_part(&mut w, &jpeg).is_err()
+        {
+            return; // the page closed
         }
     }
 }
@@ -275,9 +292,18 @@ fn single_frame(rq: Request, shared: &Shared, which: Picture) {
         .frame_wanted_ms
         .store(shared.uptime_ms(), Ordering::Relaxed);
     let seen = lock(&shared.frames).generation;
-    match next_jpeg(shared, which, seen, Duration::from_secs(3)) {
-        Some((_, Some(jpeg))) => send(rq, 200, "image/jpeg", jpeg),
-        _ => send(
+    let jpeg = match (next_jpeg(shared, which, seen, Duration::from_secs(3)), which) {
+        (Some((_, jpeg)), _) => jpeg,
+        // the track is worth showing with the cars where they were last seen
+        (None, Picture::TopDown(track)) => {
+            let cars = lock(&shared.frames).cars.clone();
+            top_down_jpeg(shared, &cars, track)
+        }
+        (None, Picture::Camera(_)) => None,
+    };
+    match jpeg {
+        Some(jpeg) => send(rq, 200, "image/jpeg", jpeg),
+        None => send(
             rq,
             503,
             "text/plain; charset=utf-8",
