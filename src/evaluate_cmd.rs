@@ -143,7 +143,11 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     let done = plan.run(&mut on_step);
     if let Some(v) = &viewer {
         v.finish(&match &done {
-            Ok(d) => format!("{} of {} laps completed", d.report.laps_completed, d.report.laps.len()),
+            Ok(d) => format!(
+                "{} of {} laps completed",
+                d.report.laps_completed,
+                d.report.laps.len()
+            ),
             Err(e) => format!("failed: {e}"),
         });
     }

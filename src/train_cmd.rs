@@ -223,14 +223,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
         obs.bar.set_position(obs.episodes.len() as u64);
     }
     let viewer = viewer_addr
-        .map(|a| chicane_viewer::Viewer::start(&a, chicane_viewer::ViewerSetup::for_training(&plan)))
+        .map(|a| {
+            chicane_viewer::Viewer::start(&a, chicane_viewer::ViewerSetup::for_training(&plan))
+        })
         .transpose()?;
     let summary = match &viewer {
         Some(v) => {
-            obs.bar.println(format!("viewer: {}", v.url()));
-            if args.quiet {
-                eprintln!("viewer: {}", v.url());
-            }
+            // printed whether or not the bar is drawn (stderr may be no terminal)
+            obs.bar.suspend(|| eprintln!("viewer: {}", v.url()));
             chicane_agent::train(&plan, &mut chicane_viewer::ViewerObserver::new(v, &mut obs))
         }
         None => chicane_agent::train(&plan, &mut obs),

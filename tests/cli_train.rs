@@ -5,19 +5,7 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 mod support;
-use support::{fails, ok, temp_dir};
-
-/// A run config that updates after every 4 episodes, with small minibatches.
-fn small_config(dir: &Path) -> String {
-    let p = dir.join("small.toml");
-    std::fs::write(
-        &p,
-        "track = \"easy-oval\"\nreward = \"builtin:center_line\"\nseed = 3\n\n\
-         [hyperparameters]\nnum_episodes_between_training = 4\nbatch_size = 32\nnum_epochs = 2\n",
-    )
-    .unwrap();
-    p.to_str().unwrap().to_string()
-}
+use support::{fails, ok, small_config, temp_dir};
 
 /// A short training invocation of `config`: 2 envs, at least `secs`.
 fn train_args<'a>(config: &'a str, out: &'a str, secs: &'a str) -> Vec<&'a str> {

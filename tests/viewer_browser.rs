@@ -9,12 +9,12 @@ use image::RgbaImage;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 mod support;
-use support::{fixture, python_venv, temp_dir};
+use support::{fixture, python_venv, small_config, temp_dir};
 
 /// A `chicane` child whose stderr is read line by line on a thread.
 struct Running {
@@ -202,21 +202,10 @@ fn get(url: &str, path: &str) -> (u16, Vec<u8>) {
     (code, buf[split + 4..].to_vec())
 }
 
-fn write_config(dir: &Path) -> PathBuf {
-    let p = dir.join("small.toml");
-    std::fs::write(
-        &p,
-        "track = \"easy-oval\"\nreward = \"builtin:center_line\"\nseed = 5\n\n\
-         [hyperparameters]\nnum_episodes_between_training = 4\nbatch_size = 32\nnum_epochs = 2\n",
-    )
-    .unwrap();
-    p
-}
-
 #[test]
 fn the_viewer_draws_training_in_chromium_and_its_stop_button_checkpoints() {
     let dir = temp_dir("train");
-    write_config(&dir);
+    small_config(&dir);
     let mut run = Running::start(
         &[
             "train",
@@ -316,7 +305,7 @@ fn a_bad_viewer_address_is_refused_before_training() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port().to_string();
     let dir = temp_dir("busy");
-    write_config(&dir);
+    small_config(&dir);
     let out = support::chicane(&[
         "train",
         dir.join("small.toml").to_str().unwrap(),

@@ -49,14 +49,52 @@ pub fn fails_at_once(args: &[&str]) -> String {
     stderr
 }
 
-/// An empty scratch folder named after the test binary, `name` and the process.
+/// An empty scratch folder named after the test binary, `name` and the
+/// process. The folders earlier runs left under the same name (their
+/// process gone) are removed first: a failed run's files stay for a look
+/// until the test runs again, and the temp dir does not fill up (the
+/// TensorFlow exports leave about 1 GB each).
 pub fn temp_dir(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let binary = exe.file_stem().and_then(|s| s.to_str()).unwrap_or("test");
-    let dir = std::env::temp_dir().join(format!("chicane-{binary}-{name}-{}", std::process::id()));
+    let stem = exe.file_stem().and_then(|s| s.to_str()).unwrap_or("test");
+    // without cargo's hash, so a rebuilt test binary finds its old folders
+    let binary = match stem.rsplit_once('-') {
+        Some((b, h)) if h.len() == 16 && h.bytes().all(|c| c.is_ascii_hexdigit()) => b,
+        _ => stem,
+    };
+    let prefix = format!("chicane-{binary}-{name}-");
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in entries.flatten() {
+            let file = e.file_name();
+            let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+                continue;
+            };
+            let gone = pid.parse::<u32>().is_ok_and(|p| {
+                p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists()
+            });
+            if gone {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("{prefix}{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Writes `small.toml` into `dir`: easy-oval, the centre-line reward,
+/// seed 3, an update after every 4 episodes with small minibatches;
+/// returns its path.
+pub fn small_config(dir: &Path) -> String {
+    let p = dir.join("small.toml");
+    std::fs::write(
+        &p,
+        "track = \"easy-oval\"\nreward = \"builtin:center_line\"\nseed = 3\n\n\
+         [hyperparameters]\nnum_episodes_between_training = 4\nbatch_size = 32\nnum_epochs = 2\n",
+    )
+    .unwrap();
+    p.to_str().unwrap().to_string()
 }
 
 /// A DeepRacer track from the shared data (`CHICANE_SHARED_DATA`, or

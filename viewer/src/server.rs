@@ -292,7 +292,10 @@ fn single_frame(rq: Request, shared: &Shared, which: Picture) {
         .frame_wanted_ms
         .store(shared.uptime_ms(), Ordering::Relaxed);
     let seen = lock(&shared.frames).generation;
-    let jpeg = match (next_jpeg(shared, which, seen, Duration::from_secs(3)), which) {
+    let jpeg = match (
+        next_jpeg(shared, which, seen, Duration::from_secs(3)),
+        which,
+    ) {
         (Some((_, jpeg)), _) => jpeg,
         // the track is worth showing with the cars where they were last seen
         (None, Picture::TopDown(track)) => {

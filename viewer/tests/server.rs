@@ -76,7 +76,10 @@ fn read_part(r: &mut BufReader<TcpStream>) -> Vec<u8> {
             break;
         }
         if !l.is_empty() && len.is_none() {
-            assert!(l == "--chicaneframe" || l.starts_with("content-type: image/jpeg"), "{l}");
+            assert!(
+                l == "--chicaneframe" || l.starts_with("content-type: image/jpeg"),
+                "{l}"
+            );
         }
     }
     let mut jpeg = vec![0; len.unwrap()];
@@ -120,7 +123,10 @@ fn the_camera_stream_is_mjpeg_with_stereo_eyes_side_by_side() {
     let img = image::load_from_memory(&jpeg).unwrap().to_luma8();
     assert_eq!((img.width(), img.height()), (2 * cam.width, cam.height));
     assert!(img.get_pixel(20, 60).0[0] < 30, "left eye is black");
-    assert!(img.get_pixel(cam.width + 20, 60).0[0] > 225, "right eye is white");
+    assert!(
+        img.get_pixel(cam.width + 20, 60).0[0] > 225,
+        "right eye is white"
+    );
     assert!(v.status().stream_clients <= 1);
 
     // the top-down view, and 404s that say what exists
