@@ -305,13 +305,7 @@ impl RustLearner {
     #[getter]
     fn stop_requested(&self) -> PyResult<bool> {
         let v = self.viewer.lock().map_err(poisoned)?;
-        Ok(v.as_ref().is_some_and(|v| {
-            let stop = v.stop_requested();
-            if stop {
-                v.stopping();
-            }
-            stop
-        }))
+        Ok(v.as_ref().is_some_and(Viewer::stop_requested))
     }
 
     /// Marks the run finished on the viewer with `reason` and stops the

@@ -212,6 +212,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Shows the run as stopping (a stop was asked for and honoured).
+    pub fn mark_stopping(&self) {
+        let mut s = lock(&self.status);
+        if s.state == RunState::Running {
+            s.state = RunState::Stopping;
+        }
+    }
+
     pub fn uptime_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
@@ -406,10 +414,7 @@ impl Viewer {
     /// Marks the run stopping (the stop button was honoured and the
     /// checkpoint is being written).
     pub fn stopping(&self) {
-        let mut s = lock(&self.shared.status);
-        if s.state == RunState::Running {
-            s.state = RunState::Stopping;
-        }
+        self.shared.mark_stopping();
     }
 
     /// Marks the run finished, with why, and, when a page is open (it

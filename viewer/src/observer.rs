@@ -100,11 +100,12 @@ impl TrainObserver for ViewerObserver<'_> {
     }
 
     fn stop_requested(&self) -> bool {
-        let stop = self.viewer.stop_requested() || self.inner.stop_requested();
-        if stop {
+        // the page's stop marks the run stopping itself; Ctrl-C is shown here
+        if self.inner.stop_requested() {
             self.viewer.stopping();
+            return true;
         }
-        stop
+        self.viewer.stop_requested()
     }
 
     fn observe(&mut self, view: StepView<'_>) {

@@ -3,7 +3,7 @@
 //! browsers' `<img>` speak it).
 
 use crate::draw::{camera_jpeg, top_down_jpeg};
-use crate::hub::{RunKind, RunState, Shared, Status, lock};
+use crate::hub::{RunKind, Shared, Status, lock};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -120,12 +120,7 @@ fn stop(rq: Request, shared: &Shared) {
         return;
     }
     shared.stop.store(true, Ordering::Relaxed);
-    {
-        let mut s = lock(&shared.status);
-        if s.state == RunState::Running {
-            s.state = RunState::Stopping;
-        }
-    }
+    shared.mark_stopping();
     send_json(rq, 202, &serde_json::json!({"stopping": true}));
 }
 
