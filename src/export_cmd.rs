@@ -20,7 +20,7 @@ pub enum ExportFormat {
 /// `chicane export` flags.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The run folder (`chicane train --out`).
+    /// The run folder (`chicane train --out`; local or `s3://`).
     pub run_dir: PathBuf,
     /// Which checkpoint: `last`, `best` (the kept checkpoint whose training
     /// iteration had the highest mean progress, then reward) or an
@@ -30,7 +30,7 @@ pub struct ExportArgs {
     /// What to write.
     #[arg(long, value_enum, default_value_t = ExportFormat::Onnx)]
     pub format: ExportFormat,
-    /// The file to write. Default `model.tar.gz` (onnx) or
+    /// The file to write (local or `s3://bucket/key`). Default `model.tar.gz` (onnx) or
     /// `<run folder name>.tar.gz` (deepracer: the car names the model
     /// after the file, which must have no dots or spaces).
     #[arg(long)]
@@ -39,15 +39,18 @@ pub struct ExportArgs {
 
 /// Runs `chicane export`.
 pub fn run(args: ExportArgs) -> Result<()> {
-    let dir = RunDir::open(&args.run_dir)?;
+    let (local, _remote) = chicane_agent::open_run_folder(&args.run_dir)?;
+    let dir = RunDir::open(&local)?;
     let run = dir.load_run()?;
     let which: CheckpointChoice = args.checkpoint.parse()?;
     let device = DeviceKind::Flex.device()?;
     match args.format {
         ExportFormat::Onnx => {
             let out = args.out.unwrap_or_else(|| PathBuf::from("model.tar.gz"));
-            let model_spec = export_bundle(&dir, &run, which, &out, &device)?;
-            let bytes = std::fs::metadata(&out).map_or(0, |m| m.len());
+            let (model_spec, local) = chicane_agent::write_output(&out, |o| {
+                export_bundle(&dir, &run, which, o, &device)
+            })?;
+            let bytes = std::fs::metadata(&local).map_or(0, |m| m.len());
             println!(
                 "wrote {} ({} from {}, {} KiB)",
                 out.display(),
@@ -67,8 +70,10 @@ pub fn run(args: ExportArgs) -> Result<()> {
                     .replace(['.', ' '], "-");
                 PathBuf::from(format!("{name}.tar.gz"))
             });
-            let done = export_deepracer(&dir, &run, which, &out, &device)?;
-            let bytes = std::fs::metadata(&out).map_or(0, |m| m.len());
+            let (done, local) = chicane_agent::write_output(&out, |o| {
+                export_deepracer(&dir, &run, which, o, &device)
+            })?;
+            let bytes = std::fs::metadata(&local).map_or(0, |m| m.len());
             let g = &done.graph;
             println!(
                 "wrote {} for the DeepRacer car (model `{}`, {} KiB, checkpoint {})",

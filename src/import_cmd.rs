@@ -10,30 +10,32 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct ImportModelArgs {
     /// The model: a `.tar.gz`, a folder with one `.pb` and
-    /// `model_metadata.json`, or a `.pb` with `model_metadata.json` beside it.
+    /// `model_metadata.json`, or a `.pb` with `model_metadata.json` beside
+    /// it; local or `s3://bucket/prefix` (a DRfC model's `model/` prefix).
     pub source: PathBuf,
-    /// The run folder to create (must be new or empty).
+    /// The run folder to create (must be new or empty; local or `s3://`).
     #[arg(long)]
     pub out: PathBuf,
 }
 
 /// Runs `chicane import-model`.
 pub fn run(args: ImportModelArgs) -> Result<()> {
-    let done = import_model(&args.source, &args.out, &DeviceKind::Flex.device()?)?;
+    let source = chicane_agent::fetch_input(&args.source)?;
+    let (out, remote) = chicane_agent::create_run_folder(&args.out)?;
+    let done = import_model(&source, &out, &DeviceKind::Flex.device()?)?;
+    if let Some(r) = &remote {
+        r.sync()?;
+    }
+    let shown = args.out.display();
     println!(
-        "imported {} as {} ({}, {})",
-        done.graph_source,
-        done.run_dir.root().display(),
-        done.network,
-        done.sensor
+        "imported {} as {shown} ({}, {})",
+        done.graph_source, done.network, done.sensor
     );
     for note in &done.notes {
         println!("  note: {note}");
     }
     println!(
-        "  evaluate: chicane evaluate {}   fine-tune: chicane train --clone-from {}",
-        done.run_dir.root().display(),
-        done.run_dir.root().display()
+        "  evaluate: chicane evaluate {shown}   fine-tune: chicane train --clone-from {shown}"
     );
     Ok(())
 }

@@ -15,13 +15,15 @@ use std::time::Duration;
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// A run .toml or a DeepRacer custom_files folder (reward_function.py,
-    /// model_metadata.json, hyperparameters.json); none = built-in defaults.
+    /// model_metadata.json, hyperparameters.json), local or on S3
+    /// (`s3://bucket/custom_files`); none = built-in defaults.
     pub run: Option<PathBuf>,
     /// Override the track: a built-in name, a track .toml or a DeepRacer .npy;
     /// give it several times to train on several tracks (multi-track).
     #[arg(long)]
     pub track: Vec<String>,
-    /// The run folder [default: runs/<track>-<seed>].
+    /// The run folder [default: runs/<track>-<seed>]; an `s3://bucket/prefix`
+    /// URL trains in a local mirror synced to S3 after every checkpoint.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the run in --out from its latest checkpoint.
@@ -132,6 +134,10 @@ impl TrainObserver for CliObserver {
         }
     }
 
+    fn warning(&mut self, message: &str) {
+        self.bar.println(format!("warning: {message}"));
+    }
+
     fn stop_requested(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
@@ -146,6 +152,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .transpose()?;
     let plan = args.request().resolve()?;
     let (run, opts) = (&plan.run, &plan.options);
+    // an S3 run folder is shown by its URL (its local mirror is the cache's)
+    let shown_out = match &opts.remote {
+        Some(r) => format!("{} (mirrored in {})", r.url(), r.local().display()),
+        None => opts.out_dir.root().display().to_string(),
+    };
+    let run_name = opts.remote.as_ref().map_or_else(
+        || opts.out_dir.root().display().to_string(),
+        |r| r.url().to_string(),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -193,7 +208,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             }
             (kind, _) => kind.to_string(),
         },
-        opts.out_dir.root().display()
+        shown_out
     );
     let total = opts.stop.max_episodes.unwrap_or(0);
     let bar = if args.quiet {
@@ -257,9 +272,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(c) = &summary.checkpoint {
         println!("  checkpoint: {}", c.display());
     }
-    println!(
-        "  evaluate it: chicane evaluate {}",
-        opts.out_dir.root().display()
-    );
+    if let Some(r) = &opts.remote {
+        println!("  synced to {}", r.url());
+    }
+    println!("  evaluate it: chicane evaluate {run_name}");
     Ok(())
 }

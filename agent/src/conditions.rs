@@ -196,6 +196,7 @@ pub fn evaluate_conditions(
             path: png.clone(),
             detail: e.to_string(),
         })?;
+    plan.sync()?;
     Ok(ConditionsReport { cells, dir })
 }
 

@@ -71,6 +71,9 @@ pub enum AgentError {
     /// The model bundle could not be written.
     #[error(transparent)]
     Bundle(#[from] chicane_bundle::BundleError),
+    /// An `s3://` path that could not be read or written.
+    #[error(transparent)]
+    Store(chicane_store::StoreError),
 }
 
 /// [`AgentError::Io`] for `path`, for `map_err`.

@@ -51,7 +51,8 @@ impl EvalRequest {
     /// A folder that is not a run, a config or track that does not load, a
     /// bad race type, duration or device (named), a missing checkpoint.
     pub fn resolve(&self) -> Result<EvalPlan, AgentError> {
-        let dir = RunDir::open(&self.run_dir)?;
+        let (local, remote) = crate::remote::open_run_folder(&self.run_dir)?;
+        let dir = RunDir::open(&local)?;
         let mut run = RunRequest {
             config: Some(dir.run_toml()),
             track: self.track.clone(),
@@ -81,6 +82,7 @@ impl EvalRequest {
         }
         Ok(EvalPlan {
             dir,
+            remote,
             run,
             policy,
             options: EvalOptions {
@@ -95,8 +97,11 @@ impl EvalRequest {
 /// A resolved evaluation.
 #[derive(Debug)]
 pub struct EvalPlan {
-    /// The run folder.
+    /// The run folder (the local mirror of an `s3://` one).
     pub dir: RunDir,
+    /// The run folder on S3, when `run_dir` was an `s3://` URL: the
+    /// evaluation folder is uploaded into it when written.
+    pub remote: Option<std::sync::Arc<crate::RemoteRun>>,
     /// The run config evaluated (overrides applied).
     pub run: ResolvedRun,
     /// The policy of the run's latest checkpoint.
@@ -116,6 +121,17 @@ pub struct Evaluation {
 }
 
 impl EvalPlan {
+    /// Uploads what the evaluation wrote when the run folder is on S3.
+    ///
+    /// # Errors
+    /// An S3 error.
+    pub fn sync(&self) -> Result<(), AgentError> {
+        if let Some(r) = &self.remote {
+            r.sync()?;
+        }
+        Ok(())
+    }
+
     /// Drives the laps, calling `on_step` every step, and writes the
     /// evaluation folder.
     ///
@@ -144,6 +160,7 @@ impl EvalPlan {
             detail: e.to_string(),
         })?;
         write(dir.report(), json)?;
+        self.sync()?;
         Ok(Evaluation { report, dir })
     }
 }

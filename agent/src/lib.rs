@@ -26,6 +26,7 @@ mod onnx;
 mod options;
 mod ppo;
 mod records;
+mod remote;
 mod request;
 mod rollout;
 mod run_dir;
@@ -67,6 +68,7 @@ pub use ppo::{
     gaussian_log_prob_entropy, ppo_loss,
 };
 pub use records::{EpisodeRecord, IterationRecord, TrainSummary, WorkerEpisode};
+pub use remote::{RemoteRun, create_run_folder, fetch_input, open_run_folder, write_output};
 pub use request::{OutputPolicy, RunPlan, RunRequest};
 pub use rollout::{RolloutBatch, RolloutWorker};
 pub use run_dir::{EvaluationDir, RunDir};

@@ -42,6 +42,9 @@ pub trait TrainObserver {
     fn iteration(&mut self, _record: &IterationRecord) {}
     /// `env_steps` more env steps were taken (once per vector step).
     fn steps(&mut self, _env_steps: u64) {}
+    /// Something went wrong that does not stop the run (an upload of the
+    /// run folder to S3 that the next checkpoint retries).
+    fn warning(&mut self, _message: &str) {}
     /// True when training should stop (Ctrl-C, the GUI's Stop); checked
     /// every vector step.
     fn stop_requested(&self) -> bool {

@@ -94,6 +94,9 @@ pub struct TrainOptions {
     pub checkpoints_kept: usize,
     /// GAE lambda. Default 0.95.
     pub gae_lambda: f64,
+    /// The run folder on S3 when `out` was an `s3://` URL: `out_dir` is
+    /// then its local mirror, synced after every checkpoint.
+    pub remote: Option<std::sync::Arc<crate::RemoteRun>>,
 }
 
 /// A duration as users write them: `90` (seconds), `90s`, `10m`, `1h30m`,

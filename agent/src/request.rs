@@ -9,11 +9,13 @@ use crate::device::DeviceKind;
 use crate::error::AgentError;
 use crate::net::NetworkKind;
 use crate::options::{RolloutLength, StopConditions, TrainOptions, parse_duration};
+use crate::remote::{Fetched, RemoteRun, new_run_folder, open_run_folder};
 use crate::run_dir::RunDir;
 use crate::spec::{agent_spec, network_for, ppo_from_run};
 use chicane_config::ResolvedRun;
 use chicane_core::{LidarConfig, TrainingAlgorithm};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What to do when the output folder already holds a training run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -97,6 +99,25 @@ impl RunRequest {
     /// The config's error naming its file and field, a track that does not
     /// load (with the built-in names), or `resume` without `out`.
     pub fn resolve_run(&self) -> Result<ResolvedRun, AgentError> {
+        if self.has_s3_inputs() {
+            let mut fetched = Fetched::default();
+            let mut r = self.clone();
+            r.config = r.config.as_deref().map(|c| fetched.input(c)).transpose()?;
+            r.track = r.track.as_deref().map(|t| fetched.track(t)).transpose()?;
+            r.more_tracks = r
+                .more_tracks
+                .iter()
+                .map(|t| fetched.track(t))
+                .collect::<Result<_, _>>()?;
+            if r.resume && r.config.is_none() {
+                r.out = r
+                    .out
+                    .as_deref()
+                    .map(|o| open_run_folder(o).map(|f| f.0))
+                    .transpose()?;
+            }
+            return r.resolve_run();
+        }
         let config = match (&self.config, self.resume, &self.out) {
             (None, true, Some(out)) => Some(RunDir::open(out)?.run_toml()),
             (None, true, None) => {
@@ -110,6 +131,14 @@ impl RunRequest {
         let mut run = chicane_config::load_run(config.as_deref())?;
         self.apply_overrides(&mut run)?;
         Ok(run)
+    }
+
+    fn has_s3_inputs(&self) -> bool {
+        let s3 = |p: &Path| p.to_str().is_some_and(chicane_store::is_s3);
+        self.config.as_deref().is_some_and(s3)
+            || self.track.as_deref().is_some_and(chicane_store::is_s3)
+            || self.more_tracks.iter().any(|t| chicane_store::is_s3(t))
+            || (self.resume && self.config.is_none() && self.out.as_deref().is_some_and(s3))
     }
 
     /// Applies the track, seed, lidar and camera overrides to `run`.
@@ -153,8 +182,44 @@ impl RunRequest {
     /// # Errors
     /// As those two.
     pub fn resolve(&self) -> Result<RunPlan, AgentError> {
-        let run = self.resolve_run()?;
-        self.plan(run)
+        let (local, remote) = self.localize()?;
+        let run = local.resolve_run()?;
+        let mut plan = local.plan(run)?;
+        plan.options.remote = remote;
+        Ok(plan)
+    }
+
+    /// The request with its `s3://` paths made local: inputs downloaded
+    /// into the cache, the run folder (`out`) an S3 run's local mirror
+    /// (downloaded first when resuming), `clone_from` downloaded.
+    fn localize(&self) -> Result<(RunRequest, Option<Arc<RemoteRun>>), AgentError> {
+        let mut fetched = Fetched::default();
+        let mut r = self.clone();
+        r.config = r.config.as_deref().map(|c| fetched.input(c)).transpose()?;
+        r.track = r.track.as_deref().map(|t| fetched.track(t)).transpose()?;
+        r.more_tracks = r
+            .more_tracks
+            .iter()
+            .map(|t| fetched.track(t))
+            .collect::<Result<_, _>>()?;
+        r.clone_from = match r.clone_from.as_deref() {
+            Some(src) => Some(open_run_folder(src)?.0),
+            None => None,
+        };
+        let remote = match r.out.as_deref() {
+            Some(out) if self.resume => {
+                let (local, remote) = open_run_folder(out)?;
+                r.out = Some(local);
+                remote
+            }
+            Some(out) => {
+                let (local, remote) = new_run_folder(out, &fetched)?;
+                r.out = Some(local);
+                remote
+            }
+            None => None,
+        };
+        Ok((r, remote))
     }
 
     /// The options for training `run` (a run already resolved, e.g. edited
@@ -166,6 +231,18 @@ impl RunRequest {
     /// # Errors
     /// [`AgentError`] naming the field at fault and how to fix it.
     pub fn plan(&self, run: ResolvedRun) -> Result<RunPlan, AgentError> {
+        let s3 = |p: &Option<PathBuf>| {
+            p.as_deref()
+                .and_then(Path::to_str)
+                .is_some_and(chicane_store::is_s3)
+        };
+        if s3(&self.out) || s3(&self.clone_from) {
+            return Err(request(
+                "out",
+                "s3:// run folders are set up by RunRequest::resolve (the CLI's and Python's \
+                 path); train into a local folder here",
+            ));
+        }
         if run.training_algorithm == TrainingAlgorithm::Sac {
             return Err(crate::spec::sac_unsupported(&run));
         }
@@ -298,6 +375,7 @@ impl RunRequest {
                 native: device_kind == DeviceKind::Cpu && crate::native::covers(&spec.network),
                 checkpoints_kept: 3,
                 gae_lambda: 0.95,
+                remote: None,
             },
         })
     }

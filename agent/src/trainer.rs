@@ -77,10 +77,23 @@ pub fn train(plan: &RunPlan, observer: &mut dyn TrainObserver) -> Result<TrainSu
         };
         let (rec, ckpt) = tr.update(&batch.rollout)?;
         observer.iteration(&rec);
+        if let Some(remote) = &opts.remote
+            && let Err(e) = remote.sync()
+        {
+            // the run goes on; the next sync uploads what this one did not
+            observer.warning(&format!(
+                "could not sync the run folder to {}: {}",
+                remote.url(),
+                chicane_core::error_chain(&e)
+            ));
+        }
         if let Some(stop) = tr.stop_reason(&rec) {
             break (stop, ckpt);
         }
     };
+    if let Some(remote) = &opts.remote {
+        remote.sync()?;
+    }
     Ok(TrainSummary {
         stop_reason: stop,
         state: tr.state().clone(),

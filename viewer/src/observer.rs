@@ -99,6 +99,10 @@ impl TrainObserver for ViewerObserver<'_> {
         self.inner.steps(env_steps);
     }
 
+    fn warning(&mut self, message: &str) {
+        self.inner.warning(message);
+    }
+
     fn stop_requested(&self) -> bool {
         // the page's stop marks the run stopping itself; Ctrl-C is shown here
         if self.inner.stop_requested() {
