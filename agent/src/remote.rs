@@ -86,6 +86,16 @@ pub struct RemoteRun {
 }
 
 impl RemoteRun {
+    /// The local folder and the remote run, as the openers return them.
+    fn folder(url: S3Url, local: PathBuf, mirror: RunMirror) -> (PathBuf, Option<Arc<RemoteRun>>) {
+        let run = RemoteRun {
+            url,
+            local: local.clone(),
+            mirror: Mutex::new(mirror),
+        };
+        (local, Some(Arc::new(run)))
+    }
+
     /// The run folder's URL.
     pub fn url(&self) -> &S3Url {
         &self.url
@@ -126,14 +136,7 @@ pub fn open_run_folder(path: &Path) -> Result<(PathBuf, Option<Arc<RemoteRun>>),
     refetch_inputs(&local)?;
     // the rewritten run.toml is not news for S3
     mirror.mark_synced()?;
-    Ok((
-        local.clone(),
-        Some(Arc::new(RemoteRun {
-            url,
-            local,
-            mirror: Mutex::new(mirror),
-        })),
-    ))
+    Ok(RemoteRun::folder(url, local, mirror))
 }
 
 /// A new run folder at `path`: itself when local; when `s3://`, an empty
@@ -168,14 +171,7 @@ pub(crate) fn new_run_folder(
         fetched.write_inputs(&local)?;
     }
     let mirror = RunMirror::new(client, url.clone(), &local);
-    Ok((
-        local.clone(),
-        Some(Arc::new(RemoteRun {
-            url,
-            local,
-            mirror: Mutex::new(mirror),
-        })),
-    ))
+    Ok(RemoteRun::folder(url, local, mirror))
 }
 
 /// An input named by `path`: itself when local; when `s3://`, the object

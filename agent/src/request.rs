@@ -100,15 +100,7 @@ impl RunRequest {
     /// load (with the built-in names), or `resume` without `out`.
     pub fn resolve_run(&self) -> Result<ResolvedRun, AgentError> {
         if self.has_s3_inputs() {
-            let mut fetched = Fetched::default();
-            let mut r = self.clone();
-            r.config = r.config.as_deref().map(|c| fetched.input(c)).transpose()?;
-            r.track = r.track.as_deref().map(|t| fetched.track(t)).transpose()?;
-            r.more_tracks = r
-                .more_tracks
-                .iter()
-                .map(|t| fetched.track(t))
-                .collect::<Result<_, _>>()?;
+            let mut r = self.with_local_inputs(&mut Fetched::default())?;
             if r.resume && r.config.is_none() {
                 r.out = r
                     .out
@@ -131,6 +123,20 @@ impl RunRequest {
         let mut run = chicane_config::load_run(config.as_deref())?;
         self.apply_overrides(&mut run)?;
         Ok(run)
+    }
+
+    /// The request with its `s3://` config and tracks downloaded into the
+    /// cache (recorded in `fetched`).
+    fn with_local_inputs(&self, fetched: &mut Fetched) -> Result<RunRequest, AgentError> {
+        let mut r = self.clone();
+        r.config = r.config.as_deref().map(|c| fetched.input(c)).transpose()?;
+        r.track = r.track.as_deref().map(|t| fetched.track(t)).transpose()?;
+        r.more_tracks = r
+            .more_tracks
+            .iter()
+            .map(|t| fetched.track(t))
+            .collect::<Result<_, _>>()?;
+        Ok(r)
     }
 
     fn has_s3_inputs(&self) -> bool {
@@ -194,14 +200,7 @@ impl RunRequest {
     /// (downloaded first when resuming), `clone_from` downloaded.
     fn localize(&self) -> Result<(RunRequest, Option<Arc<RemoteRun>>), AgentError> {
         let mut fetched = Fetched::default();
-        let mut r = self.clone();
-        r.config = r.config.as_deref().map(|c| fetched.input(c)).transpose()?;
-        r.track = r.track.as_deref().map(|t| fetched.track(t)).transpose()?;
-        r.more_tracks = r
-            .more_tracks
-            .iter()
-            .map(|t| fetched.track(t))
-            .collect::<Result<_, _>>()?;
+        let mut r = self.with_local_inputs(&mut fetched)?;
         r.clone_from = match r.clone_from.as_deref() {
             Some(src) => Some(open_run_folder(src)?.0),
             None => None,

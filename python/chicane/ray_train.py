@@ -97,9 +97,12 @@ class RayTrainer:
     """Synchronous distributed PPO: a learner here, rollout actors on Ray.
 
     Args:
-        out: the run folder (as ``chicane train --out``).
+        out: the run folder (as ``chicane train --out``): a local path, or an
+            ``s3://bucket/prefix`` URL (a local mirror uploaded after every
+            update, the checkpoint pointer last).
         config: a run TOML, a DeepRacer ``custom_files`` folder or None (the
-            embedded defaults).
+            embedded defaults); local or an ``s3://`` URL, which every worker
+            reads from S3.
         workers: rollout actors (each takes ``cpus_per_worker`` Ray CPUs).
         envs_per_worker: envs in each actor's VecEnv.
         resume: continue the run in ``out`` from its latest checkpoint.
@@ -142,7 +145,8 @@ class RayTrainer:
         self.learner = _chicane.RustLearner(
             str(out), resume=resume, network=network, seed=seed, steps_per_env=steps_per_env, **env_kwargs
         )
-        self.out = Path(out)
+        # an s3:// URL stays a string (Path would fold its //)
+        self.out = out if str(out).startswith("s3://") else Path(out)
         self.steps_per_env = steps_per_env
         self.episodes_per_worker = math.ceil(self.learner.episodes_per_update / workers)
         actor = ray.remote(num_cpus=cpus_per_worker, max_restarts=-1, max_task_retries=0)(_RolloutActor)

@@ -158,6 +158,9 @@ pub struct RustLearner {
     /// frames stay on the workers.
     viewer_setup: ViewerSetup,
     viewer: Mutex<Option<Viewer>>,
+    /// The run folder on S3 when `out` was an `s3://` URL: synced after
+    /// every update and checkpoint.
+    remote: Option<std::sync::Arc<chicane_agent::RemoteRun>>,
 }
 
 #[pymethods]
@@ -208,6 +211,7 @@ impl RustLearner {
             episodes_per_update,
             viewer_setup,
             viewer: Mutex::new(None),
+            remote: plan.options.remote.clone(),
         })
     }
 
@@ -281,6 +285,23 @@ impl RustLearner {
             v.steps(batches.iter().map(|b| b.env_steps).sum());
         }
         let stop = tr.stop_reason(&rec).map(|s| s.to_string());
+        if let Some(remote) = &self.remote
+            && let Err(e) = py.detach(|| remote.sync())
+        {
+            // the run goes on; the next update's sync uploads what this one did not
+            let msg = format!(
+                "could not sync the run folder to {}: {}",
+                remote.url(),
+                chicane_core::error_chain(&e)
+            );
+            let msg = std::ffi::CString::new(msg).unwrap_or_default();
+            PyErr::warn(
+                py,
+                &py.get_type::<pyo3::exceptions::PyRuntimeWarning>(),
+                &msg,
+                1,
+            )?;
+        }
         let d = json_dict(py, &rec)?.downcast_into::<PyDict>()?;
         d.set_item("checkpoint", ckpt.display().to_string())?;
         d.set_item("stop_reason", stop)?;
@@ -319,10 +340,14 @@ impl RustLearner {
     }
 
     /// Writes a checkpoint of the current weights and counters (no
-    /// update); returns its folder.
-    fn checkpoint(&self) -> PyResult<String> {
+    /// update), and syncs an S3 run folder; returns its folder.
+    fn checkpoint(&self, py: Python<'_>) -> PyResult<String> {
         let mut tr = self.run.lock().map_err(poisoned)?;
-        Ok(tr.checkpoint().map_err(py_err)?.display().to_string())
+        let ckpt = tr.checkpoint().map_err(py_err)?;
+        if let Some(remote) = &self.remote {
+            py.detach(|| remote.sync()).map_err(py_err)?;
+        }
+        Ok(ckpt.display().to_string())
     }
 
     /// Writes `training.png` (reward, progress, lap time per episode) in

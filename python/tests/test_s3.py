@@ -98,6 +98,15 @@ def test_ray_workers_read_the_config_from_s3(s3, tmp_path):
         assert rec["iteration"] == 1
         assert rec["workers_lost"] == []
         assert "easy-oval" in (tmp_path / "run" / "run.toml").read_text()
+        # the run folder on S3 too: synced after the update, pointer included
+        s3.create_bucket(Bucket="runs")
+        with RayTrainer("s3://runs/ray-1", config="s3://configs/small/run.toml", workers=2, envs_per_worker=1) as t:
+            t.submit()
+            t.finish()
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="runs")["Contents"]]
+        assert "ray-1/run.toml" in keys and "ray-1/metrics.jsonl" in keys, keys
+        latest = s3.get_object(Bucket="runs", Key="ray-1/checkpoints/latest")["Body"].read().decode()
+        assert f"ray-1/checkpoints/{latest}/model.bpk" in keys, keys
     finally:
         ray.shutdown()
         c.shutdown()
