@@ -194,6 +194,9 @@ pub struct SimBench {
     steps_per_s_physics_camera_realism_no_jpeg: f64,
     /// With every camera-realism effect and the physics randomisation on.
     steps_per_s_physics_camera_realism: f64,
+    /// With scenery on: walls, 12 background objects, 6 shadows, 10 tape
+    /// strips, 4 reflections (README's example values).
+    steps_per_s_physics_camera_scenery: f64,
     vec_env_steps_per_s_1_thread: f64,
     vec_env_steps_per_s_2_threads: f64,
     independent_envs_steps_per_s_2_threads: f64,
@@ -435,6 +438,17 @@ fn sim(args: SimBenchArgs) -> Result<()> {
         physics_randomization: chicane_sim::PhysicsRandomization::example(),
         ..SimConfig::default()
     };
+    let scenery = SimConfig {
+        scenery: chicane_sim::Scenery {
+            wall_height: 0.6,
+            background_objects: 12,
+            shadows: 6,
+            tape_strips: 10,
+            reflections: 4,
+            ..chicane_sim::Scenery::default()
+        },
+        ..SimConfig::default()
+    };
     let mut realistic_no_jpeg = realistic.clone();
     realistic_no_jpeg.camera_realism.jpeg_quality = 0;
     // memory: envs sharing one set of textures, after a reset each
@@ -471,6 +485,7 @@ fn sim(args: SimBenchArgs) -> Result<()> {
             args.steps,
         )?,
         steps_per_s_physics_camera_realism: env_rate(&track, realistic, args.steps)?,
+        steps_per_s_physics_camera_scenery: env_rate(&track, scenery, args.steps)?,
         vec_env_steps_per_s_1_thread: vec_rate(&track, 1, args.steps)?,
         vec_env_steps_per_s_2_threads: vec_rate(&track, 2, args.steps)?,
         independent_envs_steps_per_s_2_threads: independent_rate(&track, args.steps)?,
@@ -512,6 +527,10 @@ fn sim(args: SimBenchArgs) -> Result<()> {
         println!(
             "  env, realism + JPEG 60 + physics rand.{:>9.0} steps/s (1 core)",
             bench.steps_per_s_physics_camera_realism
+        );
+        println!(
+            "  env, scenery (walls, objects, floor marks){:>9.0} steps/s (1 core)",
+            bench.steps_per_s_physics_camera_scenery
         );
         println!(
             "  VecEnv(8), 1 thread          {:>9.0} steps/s",

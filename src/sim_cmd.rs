@@ -195,16 +195,20 @@ fn drive(args: DriveArgs) -> Result<()> {
             )?;
         }
         if let Some(dir) = &args.record {
-            let gray =
-                image::GrayImage::from_raw(w, h, t.observation.camera[..(w * h) as usize].to_vec())
-                    .context("camera frame size")?;
+            // the first lens's frame, channel-planar: grey or RGB
+            let rgba = camera_rgba(&t.observation.camera, w, h, camera.rgb)
+                .context("camera frame size")?;
             let file = dir.join(format!("frame_{:05}.png", summary.steps));
-            gray.save(&file)
-                .with_context(|| format!("cannot write {}", file.display()))?;
-            let rgba = RgbaImage::from_fn(w, h, |x, y| {
-                let v = gray.get_pixel(x, y).0[0];
-                image::Rgba([v, v, v, 255])
-            });
+            let saved = if camera.rgb {
+                image::DynamicImage::ImageRgba8(rgba.clone())
+                    .to_rgb8()
+                    .save(&file)
+            } else {
+                image::DynamicImage::ImageRgba8(rgba.clone())
+                    .to_luma8()
+                    .save(&file)
+            };
+            saved.with_context(|| format!("cannot write {}", file.display()))?;
             gif_frames.push(Frame::from_parts(
                 rgba,
                 0,
@@ -309,4 +313,17 @@ pub fn write_gif(path: &Path, frames: Vec<Frame>) -> Result<()> {
         .encode_frames(frames)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// The first lens's camera frame (`[C, H, W]` planar u8, `C` 3 with `rgb`,
+/// else 1) as an RGBA picture; `None` when `frame` is too short.
+fn camera_rgba(frame: &[u8], w: u32, h: u32, rgb: bool) -> Option<RgbaImage> {
+    let plane = (w * h) as usize;
+    let channels = if rgb { 3 } else { 1 };
+    let frame = frame.get(..plane * channels)?;
+    Some(RgbaImage::from_fn(w, h, |x, y| {
+        let i = (y * w + x) as usize;
+        let at = |c: usize| frame[(c % channels) * plane + i];
+        image::Rgba([at(0), at(1), at(2), 255])
+    }))
 }

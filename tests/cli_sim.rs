@@ -154,3 +154,55 @@ fn the_racing_line_reference_and_the_vehicle_bench() {
         "{text}"
     );
 }
+
+/// `sim drive --config F --record DIR` shows what the run file's camera
+/// sees: colour frames for an RGB camera, the scenery and the camera
+/// realism of `[sim.scenery]` and `[sim.camera_realism]`.
+#[test]
+fn recorded_frames_show_the_run_files_camera() {
+    let dir = temp_dir("drive_scenery");
+    let record = |name: &str, toml: &str| {
+        std::fs::write(dir.join(format!("{name}.toml")), toml).unwrap();
+        let rec = dir.join(name);
+        ok(&[
+            "sim",
+            "drive",
+            "--track",
+            "technical-loop",
+            "--steps",
+            "10",
+            "--config",
+            dir.join(format!("{name}.toml")).to_str().unwrap(),
+            "--record",
+            rec.to_str().unwrap(),
+        ]);
+        let img = image::open(rec.join("frame_00005.png")).unwrap();
+        assert_eq!((img.width(), img.height()), (160, 120));
+        img
+    };
+    let plain = record("plain", "[sim.camera]\nrgb = true\n");
+    assert_eq!(plain.color(), image::ColorType::Rgb8);
+    let plain = plain.to_rgb8();
+    // colour, not one channel: the sky is bluer than it is red
+    let sky = plain.get_pixel(80, 2).0;
+    assert!(i32::from(sky[2]) > i32::from(sky[0]) + 20, "sky {sky:?}");
+    let walls = record(
+        "walls",
+        "[sim.camera]\nrgb = true\n[sim.scenery]\nwall_height = 1.0\nwall_color = [200, 30, 30]\n\
+         tape_strips = 100\n[sim.camera_realism]\nvignetting = 0.5\n",
+    )
+    .to_rgb8();
+    // the red barrier stands where the sky was
+    let red = walls
+        .pixels()
+        .zip(plain.pixels())
+        .filter(|(w, p)| i32::from(w.0[0]) > i32::from(w.0[2]) + 40 && p.0[2] > p.0[0])
+        .count();
+    assert!(red > 300, "{red} pixels of red wall");
+    // vignetting darkens the corner
+    let (c, p) = (walls.get_pixel(1, 118).0, plain.get_pixel(1, 118).0);
+    assert!(c[1] < p[1], "corner {c:?} vs {p:?}");
+    // a grey camera still records grey frames
+    let grey = record("grey", "[sim.scenery]\nshadows = 10\n");
+    assert_eq!(grey.color(), image::ColorType::L8);
+}

@@ -6,7 +6,7 @@
 use crate::error::{AgentError, io_err};
 use crate::eval_request::EvalPlan;
 use crate::evaluate::{EvalOptions, evaluate};
-use chicane_sim::{CameraRealism, DomainRandomization, PhysicsRandomization};
+use chicane_sim::{CameraRealism, DomainRandomization, PhysicsRandomization, Scenery};
 use chicane_tracks::Direction;
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,9 @@ pub struct ConditionsFile {
     pub domain_randomization: Option<DomainRandomization>,
     /// Camera realism for the whole grid (default: the run's).
     pub camera_realism: Option<CameraRealism>,
+    /// Scenery (walls, background objects, floor marks) for the whole
+    /// grid (default: the run's).
+    pub scenery: Option<Scenery>,
 }
 
 fn forward_only() -> Vec<Direction> {
@@ -132,6 +135,9 @@ pub fn evaluate_conditions(
         }
         if let Some(c) = &grid.camera_realism {
             run.sim.camera_realism = c.clone();
+        }
+        if let Some(s) = &grid.scenery {
+            run.sim.scenery = s.clone();
         }
         run.sim.validate()?;
         for &direction in &grid.directions {

@@ -422,6 +422,23 @@ pub(crate) fn setup_tab(
         ui.add(egui::Slider::new(&mut cr.motion_blur, 0.0..=0.9).text("motion blur"));
         ui.add(egui::Slider::new(&mut cr.jpeg_quality, 0..=100).text("JPEG quality (0 = off)"));
     });
+    egui::CollapsingHeader::new("Scenery").show(ui, |ui| {
+        let sc = &mut setup.run.sim.scenery;
+        ui.add(egui::Slider::new(&mut sc.wall_height, 0.0..=3.0).text("wall height (m, 0 = none)"));
+        ui.add(egui::Slider::new(&mut sc.wall_distance, 0.1..=20.0).text("wall distance (m)"));
+        ui.horizontal(|ui| {
+            ui.label("wall colour");
+            ui.color_edit_button_srgb(&mut sc.wall_color);
+        });
+        ui.add(egui::Slider::new(&mut sc.background_objects, 0..=200).text("background objects"));
+        ui.add(egui::Slider::new(&mut sc.shadows, 0..=100).text("shadows per episode"));
+        ui.add(egui::Slider::new(&mut sc.shadow_strength, 0.0..=0.95).text("shadow strength"));
+        ui.add(egui::Slider::new(&mut sc.tape_strips, 0..=200).text("tape strips per episode"));
+        ui.add(egui::Slider::new(&mut sc.reflections, 0..=100).text("reflections per episode"));
+        ui.add(
+            egui::Slider::new(&mut sc.reflection_strength, 0.0..=1.0).text("reflection strength"),
+        );
+    });
     egui::CollapsingHeader::new("Physics randomisation").show(ui, |ui| {
         let pr = &mut setup.run.sim.physics_randomization;
         ui.checkbox(&mut pr.enabled, "enabled");

@@ -204,3 +204,29 @@ def test_vec_env_trains_on_several_tracks_from_a_run_file(tmp_path):
     env = chicane.RaceEnv(config=str(cfg))
     _, info = env.reset(seed=0)
     assert info["track"] == "easy-oval"
+
+
+def test_randomisation_and_scenery_from_a_run_file(tmp_path):
+    """[sim.scenery], [sim.camera_realism] and [sim.physics_randomization]
+    reach the Python env: frames change, the same seed repeats them, and a
+    bad value is a ValueError naming the field."""
+    plain = chicane.RaceEnv(track="technical-loop")
+    cfg = tmp_path / "real.toml"
+    cfg.write_text(
+        'track = "technical-loop"\n'
+        "[sim.scenery]\nwall_height = 0.6\nbackground_objects = 30\n"
+        "shadows = 40\ntape_strips = 60\nreflections = 20\n"
+        "[sim.camera_realism]\nvignetting = 0.35\n"
+        "[sim.physics_randomization]\nenabled = true\naction_noise = 0.1\n"
+    )
+    real = chicane.RaceEnv(config=str(cfg))
+    a, _ = real.reset(seed=2)
+    p, _ = plain.reset(seed=2)
+    assert a["camera"].shape == p["camera"].shape
+    assert np.count_nonzero(a["camera"] != p["camera"]) > 500
+    b, _ = real.reset(seed=2)
+    np.testing.assert_array_equal(a["camera"], b["camera"])
+    bad = tmp_path / "bad.toml"
+    bad.write_text('track = "technical-loop"\n[sim.scenery]\nshadows = 1000\n')
+    with pytest.raises(ValueError, match="scenery.shadows"):
+        chicane.RaceEnv(config=str(bad))

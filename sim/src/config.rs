@@ -277,6 +277,9 @@ pub struct SimConfig {
     pub physics_randomization: crate::randomization::PhysicsRandomization,
     /// The real camera's lens, sensor and compression, off by default.
     pub camera_realism: crate::camera_realism::CameraRealism,
+    /// Walls, background objects and marks on the floor, seen by the
+    /// camera only; off by default.
+    pub scenery: crate::scenery::Scenery,
 }
 
 impl Default for SimConfig {
@@ -293,6 +296,7 @@ impl Default for SimConfig {
             domain_randomization: DomainRandomization::default(),
             physics_randomization: crate::randomization::PhysicsRandomization::default(),
             camera_realism: crate::camera_realism::CameraRealism::default(),
+            scenery: crate::scenery::Scenery::default(),
         }
     }
 }
@@ -452,6 +456,7 @@ impl SimConfig {
             .validate()
             .map_err(|(f, p)| bad(f, p))?;
         self.camera_realism.validate().map_err(|(f, p)| bad(f, p))?;
+        self.scenery.validate().map_err(|(f, p)| bad(f, p))?;
         Ok(())
     }
 }

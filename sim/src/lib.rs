@@ -21,6 +21,7 @@ mod limits;
 mod objects;
 mod racing_driver;
 mod randomization;
+mod scenery;
 mod trace;
 mod tyre;
 mod vec_env;
@@ -48,6 +49,7 @@ pub use limits::{
 pub use objects::{BOT_SIZE, OBSTACLE_SIZE};
 pub use racing_driver::RacingLineDriver;
 pub use randomization::{EpisodePhysics, PhysicsRandomization};
+pub use scenery::Scenery;
 pub use trace::{SIMTRACE_HEADER, SimTraceWriter, row_without_episode};
 pub use tyre::{combined_forces, fiala_side_force, side_capacity, slip_angle};
 pub use vec_env::{AutoresetMode, VecEnv};

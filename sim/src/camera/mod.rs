@@ -10,9 +10,11 @@
 //! and four texel reads in fixed point.
 
 use crate::vehicle::BoxBody;
-use chicane_core::CameraConfig;
+use chicane_core::{CameraConfig, Vec2};
+mod overlay;
 mod texture;
 
+pub(crate) use overlay::{Decal, DecalShape, GroundOverlay};
 pub use texture::GroundTexture;
 
 /// Ground texture resolution (texels per metre) for the camera.
@@ -37,6 +39,18 @@ const ROUND_LIMIT: f32 = 4_000_000.0;
 fn round_i32(x: f32) -> i32 {
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
     ((x + MAGIC).to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32)
+}
+
+/// Fades a pixel `t` metres away into the horizon's colour: from nothing
+/// at `FAR / 2` to 60 % at `FAR` and beyond.
+#[inline(always)]
+fn fog<const C: usize>(px: &mut [u8; C], sky: &[f32; C], t: f32) {
+    if t > FAR * 0.5 {
+        let fog = ((t - FAR * 0.5) / (FAR * 0.5)).min(1.0) * 0.6;
+        for ch in 0..C {
+            px[ch] = (px[ch] as f32 + (sky[ch] - px[ch] as f32) * fog) as u8;
+        }
+    }
 }
 
 /// A 3x3 rotation matrix, rows first.
@@ -136,6 +150,60 @@ pub struct DrawBox {
     pub color: [u8; 3],
 }
 
+/// A barrier around the track: the four vertical sides of the world
+/// rectangle `min..max`, standing on the ground.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Walls {
+    /// The rectangle's lower corner `[x, y]` (m).
+    pub min: [f64; 2],
+    /// Its upper corner `[x, y]` (m).
+    pub max: [f64; 2],
+    /// Height (m).
+    pub height: f64,
+    /// Colour (sRGB) before shading.
+    pub color: [u8; 3],
+}
+
+/// Mip level and fixed-point scale of every pixel for one texture scale.
+#[derive(Debug, Clone, Default)]
+struct PixelLevels {
+    /// The texels per metre these were computed for.
+    texels_per_meter: f64,
+    /// Mip level per pixel.
+    level: Vec<u8>,
+    /// Per pixel: 256 x texels per metre at its level.
+    scale: Vec<f32>,
+}
+
+impl PixelLevels {
+    /// Recomputes the levels for a texture of `texels_per_meter` with
+    /// `levels` levels, unless they are already for that scale.
+    fn update(&mut self, footprint_log2: &[f32], texels_per_meter: f64, levels: usize) {
+        if self.texels_per_meter == texels_per_meter && !self.level.is_empty() {
+            return;
+        }
+        let tex_log2 = texels_per_meter.log2() as f32;
+        let top = (levels - 1) as f32;
+        self.texels_per_meter = texels_per_meter;
+        self.level = footprint_log2
+            .iter()
+            .map(|&fp| {
+                if fp.is_nan() {
+                    top as u8
+                } else {
+                    (fp + tex_log2 + LOD_BIAS).round().clamp(0.0, top) as u8
+                }
+            })
+            .collect();
+        let scale = texels_per_meter as f32;
+        self.scale = self
+            .level
+            .iter()
+            .map(|&lv| 256.0 * scale / (1u32 << lv) as f32)
+            .collect();
+    }
+}
+
 /// Renders camera frames of one size and field of view.
 #[derive(Debug, Clone)]
 pub struct CameraRenderer {
@@ -145,12 +213,16 @@ pub struct CameraRenderer {
     /// Per pixel: log2 of its ground footprint (m) for the nominal mount,
     /// or NaN above the horizon. Add log2(texels per metre) for the lod.
     footprint_log2: Vec<f32>,
-    /// Mip level per pixel for one texture scale.
-    level_cache: (f64, Vec<u8>),
-    /// Per pixel: 256 x texels per metre at its level.
-    scale_cache: Vec<f32>,
+    /// The ground texture's level per pixel (cached per texture scale).
+    levels: PixelLevels,
+    /// The floor overlay's level per pixel.
+    overlay_levels: PixelLevels,
     /// Ground texture jitter: seed and amplitude (grey levels), if on.
     texture_jitter: Option<(u64, f32)>,
+    /// The barrier around the track, if any (scenery).
+    walls: Option<Walls>,
+    /// Marks on the floor, if any (scenery).
+    overlay: Option<GroundOverlay>,
     depth: Vec<f32>,
 }
 
@@ -214,9 +286,11 @@ impl CameraRenderer {
             height,
             fx,
             footprint_log2,
-            level_cache: (0.0, Vec::new()),
-            scale_cache: Vec::new(),
+            levels: PixelLevels::default(),
+            overlay_levels: PixelLevels::default(),
             texture_jitter: None,
+            walls: None,
+            overlay: None,
             depth: vec![0.0; width * height],
         }
     }
@@ -228,33 +302,25 @@ impl CameraRenderer {
         self.texture_jitter = jitter.filter(|(_, a)| *a > 0.0);
     }
 
-    /// Mip level of every pixel for a texture of `texels_per_meter` with
-    /// `levels` levels (cached: envs on one track share one scale).
-    fn pixel_levels(&mut self, texels_per_meter: f64, levels: usize) {
-        if self.level_cache.0 != texels_per_meter || self.level_cache.1.is_empty() {
-            let tex_log2 = texels_per_meter.log2() as f32;
-            let top = (levels - 1) as f32;
-            self.level_cache = (
-                texels_per_meter,
-                self.footprint_log2
-                    .iter()
-                    .map(|&fp| {
-                        if fp.is_nan() {
-                            top as u8
-                        } else {
-                            (fp + tex_log2 + LOD_BIAS).round().clamp(0.0, top) as u8
-                        }
-                    })
-                    .collect(),
-            );
-            let scale = texels_per_meter as f32;
-            self.scale_cache = self
-                .level_cache
-                .1
-                .iter()
-                .map(|&lv| 256.0 * scale / (1u32 << lv) as f32)
-                .collect();
+    /// Sets the barrier drawn around the track (`None`: no walls).
+    pub(crate) fn set_walls(&mut self, walls: Option<Walls>) {
+        self.walls = walls;
+    }
+
+    /// Paints the floor's marks over `min..max` (m) for the next frames;
+    /// an empty list removes the overlay. The overlay's memory is kept
+    /// from episode to episode while its area stays the same.
+    pub(crate) fn set_decals(&mut self, min: Vec2, max: Vec2, decals: &[Decal]) {
+        if decals.is_empty() {
+            self.overlay = None;
+            return;
         }
+        let (top_left, scale, _, _) = GroundOverlay::frame(min, max);
+        let overlay = match self.overlay.take() {
+            Some(o) if o.top_left == top_left && o.scale == scale => o,
+            _ => GroundOverlay::new(min, max),
+        };
+        self.overlay.insert(overlay).paint(decals);
     }
 
     /// Renders one frame into `out`, channel-planar (`[C, H, W]`) u8, with
@@ -279,7 +345,15 @@ impl CameraRenderer {
         let (bx, by, bz) = (b[0] as f32, b[1] as f32, b[2] as f32);
         let [ox, oy, oz] = pose.position.map(|v| v as f32);
         let (left, top) = (tex.top_left.x as f32, tex.top_left.y as f32);
-        self.pixel_levels(tex.texels_per_meter(), tex.num_levels());
+        self.levels.update(
+            &self.footprint_log2,
+            tex.texels_per_meter(),
+            tex.num_levels(),
+        );
+        if let Some(o) = &self.overlay {
+            self.overlay_levels
+                .update(&self.footprint_log2, o.texels_per_meter(), o.num_levels());
+        }
         let ground = Ground {
             r,
             ox,
@@ -304,23 +378,52 @@ impl CameraRenderer {
         }
     }
 
-    /// The ground and sky of one frame, `C` channels. Each row runs in two
-    /// passes: plain arithmetic over the row (ray, ground point, fixed-point
-    /// texel coordinates) that the compiler vectorises, then the texel
-    /// fetches.
+    /// The ground and sky of one frame, `C` channels, with the scenery's
+    /// walls and floor overlay when set. Each row runs in passes: plain
+    /// arithmetic over the row (ray, ground point, fixed-point texel
+    /// coordinates, the ray's exit through the walls) that the compiler
+    /// vectorises, then the texel fetches.
     fn render_ground<const C: usize>(&mut self, tex: &GroundTexture, g: &Ground, out: &mut [u8]) {
         let (w, h) = (self.width, self.height);
         let plane = w * h;
-        let fog_sky: [f32; C] = std::array::from_fn(|ch| {
-            if C == 1 {
-                0.299 * SKY_HORIZON[0] + 0.587 * SKY_HORIZON[1] + 0.114 * SKY_HORIZON[2]
-            } else {
-                SKY_HORIZON[ch]
-            }
+        let to_c = |rgb: [f32; 3]| -> [f32; C] {
+            std::array::from_fn(|ch| {
+                if C == 1 {
+                    0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+                } else {
+                    rgb[ch]
+                }
+            })
+        };
+        let fog_sky: [f32; C] = to_c(SKY_HORIZON);
+        // walls only while the camera is inside them (it always is on the
+        // track; a car far off it sees none)
+        let walls = self.walls.filter(|wl| {
+            (wl.min[0]..wl.max[0]).contains(&f64::from(g.ox))
+                && (wl.min[1]..wl.max[1]).contains(&f64::from(g.oy))
+                && f64::from(g.oz) < wl.height + 10.0
         });
+        // each wall's shaded colour: faces x = max, x = min, y = max, y = min
+        let wall_colors: [[u8; C]; 4] = {
+            let normals = [[-1.0, 0.0], [1.0, 0.0], [0.0, -1.0], [0.0, 1.0]];
+            let light_len =
+                (LIGHT[0] * LIGHT[0] + LIGHT[1] * LIGHT[1] + LIGHT[2] * LIGHT[2]).sqrt();
+            let color = walls.map_or([0; 3], |wl| wl.color);
+            normals.map(|n: [f64; 2]| {
+                let lambert = ((n[0] * LIGHT[0] + n[1] * LIGHT[1]) / light_len).max(0.0);
+                let shade = (0.45 + 0.55 * lambert) as f32;
+                to_c(color.map(|x| f32::from(x) * shade)).map(|x| (x + 0.5) as u8)
+            })
+        };
         let mut tx = vec![0i32; w];
         let mut ty = vec![0i32; w];
         let mut tt = vec![0f32; w];
+        let mut gxs = vec![0f32; w];
+        let mut gys = vec![0f32; w];
+        let mut wall_t = vec![f32::INFINITY; w];
+        let mut wall_face = vec![0u8; w];
+        let mut ovx = vec![0i32; w];
+        let mut ovy = vec![0i32; w];
         let us: Vec<f32> = (0..w).map(|u| u as f32).collect();
         for v in 0..h {
             let a = mat_vec(
@@ -328,25 +431,67 @@ impl CameraRenderer {
                 [(0.5 - g.cx) / g.fx, (v as f64 + 0.5 - g.cy) / g.fx, 1.0],
             );
             let (ax, ay, az) = (a[0] as f32, a[1] as f32, a[2] as f32);
-            let row_levels = &self.level_cache.1[v * w..(v + 1) * w];
-            let row_scale = &self.scale_cache[v * w..(v + 1) * w];
+            let row_levels = &self.levels.level[v * w..(v + 1) * w];
+            let row_scale = &self.levels.scale[v * w..(v + 1) * w];
             // pass 1: vectorisable
             for u in 0..w {
                 let (dx, dy, dz) = (ax + us[u] * g.bx, ay + us[u] * g.by, az + us[u] * g.bz);
                 let t = -g.oz / dz.min(-1e-6);
                 let t = t.min(1e4);
                 let (gx, gy) = (g.ox + t * dx, g.oy + t * dy);
+                gxs[u] = gx;
+                gys[u] = gy;
                 let ls = row_scale[u];
                 tx[u] = round_i32(((gx - g.left) * ls - 128.0).clamp(-ROUND_LIMIT, ROUND_LIMIT));
                 ty[u] = round_i32(((g.top - gy) * ls - 128.0).clamp(-ROUND_LIMIT, ROUND_LIMIT));
                 tt[u] = if dz < -1e-6 { t } else { f32::INFINITY };
             }
+            if let Some(wl) = &walls {
+                // where the ray leaves the walls' rectangle, and how high
+                let (x0, x1) = ((wl.min[0] as f32 - g.ox), (wl.max[0] as f32 - g.ox));
+                let (y0, y1) = ((wl.min[1] as f32 - g.oy), (wl.max[1] as f32 - g.oy));
+                let height = wl.height as f32;
+                for u in 0..w {
+                    let (dx, dy, dz) = (ax + us[u] * g.bx, ay + us[u] * g.by, az + us[u] * g.bz);
+                    let (ix, iy) = (1.0 / dx, 1.0 / dy);
+                    let tex_ = (x0 * ix).max(x1 * ix);
+                    let tey = (y0 * iy).max(y1 * iy);
+                    let te = tex_.min(tey);
+                    let z = g.oz + te * dz;
+                    wall_t[u] = if z <= height { te } else { f32::INFINITY };
+                    wall_face[u] = if tex_ <= tey {
+                        u8::from(dx < 0.0)
+                    } else {
+                        2 + u8::from(dy < 0.0)
+                    };
+                }
+            }
+            if let Some(o) = &self.overlay {
+                let (ol, ot) = (o.top_left.x as f32, o.top_left.y as f32);
+                let row_os = &self.overlay_levels.scale[v * w..(v + 1) * w];
+                for u in 0..w {
+                    let ls = row_os[u];
+                    ovx[u] =
+                        round_i32(((gxs[u] - ol) * ls - 128.0).clamp(-ROUND_LIMIT, ROUND_LIMIT));
+                    ovy[u] =
+                        round_i32(((ot - gys[u]) * ls - 128.0).clamp(-ROUND_LIMIT, ROUND_LIMIT));
+                }
+            }
             // pass 2: fetches
             let row_depth = &mut self.depth[v * w..(v + 1) * w];
+            let row_olevels = self
+                .overlay
+                .as_ref()
+                .map(|_| &self.overlay_levels.level[v * w..(v + 1) * w]);
             for u in 0..w {
-                let t = tt[u];
-                row_depth[u] = t;
-                let px: [u8; C] = if t.is_finite() {
+                let mut t = tt[u];
+                let on_wall = wall_t[u] < t;
+                let px: [u8; C] = if on_wall {
+                    t = wall_t[u];
+                    let mut px = wall_colors[wall_face[u] as usize];
+                    fog(&mut px, &fog_sky, t);
+                    px
+                } else if t.is_finite() {
                     let lv = row_levels[u] as usize;
                     let mut px = tex.fetch_fixed::<C>(lv, tx[u], ty[u]);
                     if let Some((seed, amplitude)) = self.texture_jitter {
@@ -371,12 +516,29 @@ impl CameraRenderer {
                             *p = (*p as f32 + delta).clamp(0.0, 255.0) as u8;
                         }
                     }
-                    if t > FAR * 0.5 {
-                        let fog = ((t - FAR * 0.5) / (FAR * 0.5)).min(1.0) * 0.6;
-                        for ch in 0..C {
-                            px[ch] = (px[ch] as f32 + (fog_sky[ch] - px[ch] as f32) * fog) as u8;
+                    if let (Some(o), Some(olv)) = (&self.overlay, row_olevels)
+                        && o.may_cover(olv[u] as usize, ovx[u], ovy[u])
+                    {
+                        let q = o.levels[olv[u] as usize].bilinear::<4>(ovx[u], ovy[u], &[0; 4]);
+                        if q[3] > 0 {
+                            let keep = 255 - u32::from(q[3]);
+                            let add: [u32; C] = if C == 1 {
+                                let l = (u32::from(q[0]) * 299
+                                    + u32::from(q[1]) * 587
+                                    + u32::from(q[2]) * 114
+                                    + 500)
+                                    / 1000;
+                                [l; C]
+                            } else {
+                                std::array::from_fn(|ch| u32::from(q[ch]))
+                            };
+                            for ch in 0..C {
+                                let v = (u32::from(px[ch]) * keep + 127) / 255 + add[ch];
+                                px[ch] = v.min(255) as u8;
+                            }
                         }
                     }
+                    fog(&mut px, &fog_sky, t);
                     px
                 } else {
                     let (dx, dy, dz) = (ax + us[u] * g.bx, ay + us[u] * g.by, az + us[u] * g.bz);
@@ -386,14 +548,9 @@ impl CameraRenderer {
                     let sky: [f32; 3] = std::array::from_fn(|ch| {
                         SKY_HORIZON[ch] + (SKY_TOP[ch] - SKY_HORIZON[ch]) * s
                     });
-                    if C == 1 {
-                        std::array::from_fn(|_| {
-                            (0.299 * sky[0] + 0.587 * sky[1] + 0.114 * sky[2]) as u8
-                        })
-                    } else {
-                        std::array::from_fn(|ch| sky[ch] as u8)
-                    }
+                    to_c(sky).map(|x| x as u8)
                 };
+                row_depth[u] = t;
                 for ch in 0..C {
                     out[ch * plane + v * w + u] = px[ch];
                 }
@@ -401,8 +558,17 @@ impl CameraRenderer {
         }
     }
 
-    /// Ray-casts one box over the pixels its corners project to.
+    /// Ray-casts one box over the pixels the part of it in front of the
+    /// camera projects to.
     fn draw_box(&mut self, pose: &CameraPose, b: &DrawBox, channels: usize, out: &mut [u8]) {
+        if let Some(bounds) = self.box_bounds(pose, b) {
+            self.raycast_box(pose, b, bounds, channels, out);
+        }
+    }
+
+    /// The pixel rectangle `(u_start, u_end, v_start, v_end)` (ends
+    /// exclusive) the box can cover, `None` when it is out of view.
+    fn box_bounds(&self, pose: &CameraPose, b: &DrawBox) -> Option<(usize, usize, usize, usize)> {
         let (w, h) = (self.width, self.height);
         let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
         let r = &pose.rotation;
@@ -410,50 +576,64 @@ impl CameraRenderer {
         let (sy, cy_) = b.body.yaw.sin_cos();
         let centre = [b.body.center.x, b.body.center.y, ht / 2.0];
         let half = [l / 2.0, wd / 2.0, ht / 2.0];
-        // project the corners to find the pixel bounds
+        // the corners in optical coordinates (x right, y down, z forward)
+        let corners: [[f64; 3]; 8] = std::array::from_fn(|i| {
+            let lx = if i & 1 == 0 { -half[0] } else { half[0] };
+            let ly = if i & 2 == 0 { -half[1] } else { half[1] };
+            let lz = if i & 4 == 0 { -half[2] } else { half[2] };
+            let rel = [
+                centre[0] + cy_ * lx - sy * ly - pose.position[0],
+                centre[1] + sy * lx + cy_ * ly - pose.position[1],
+                centre[2] + lz - pose.position[2],
+            ];
+            // transpose(R) * rel
+            [
+                r[0][0] * rel[0] + r[1][0] * rel[1] + r[2][0] * rel[2],
+                r[0][1] * rel[0] + r[1][1] * rel[1] + r[2][1] * rel[2],
+                r[0][2] * rel[0] + r[1][2] * rel[1] + r[2][2] * rel[2],
+            ]
+        });
+        // pixel bounds of the part in front of the camera: the corners in
+        // front, and where the 12 edges cross the near plane
+        const NEAR: f64 = 1e-3;
         let (mut u0, mut v0, mut u1, mut v1) = (
             f64::INFINITY,
             f64::INFINITY,
             f64::NEG_INFINITY,
             f64::NEG_INFINITY,
         );
-        let mut behind = false;
-        for i in 0..8 {
-            let lx = if i & 1 == 0 { -half[0] } else { half[0] };
-            let ly = if i & 2 == 0 { -half[1] } else { half[1] };
-            let lz = if i & 4 == 0 { -half[2] } else { half[2] };
-            let world = [
-                centre[0] + cy_ * lx - sy * ly,
-                centre[1] + sy * lx + cy_ * ly,
-                centre[2] + lz,
-            ];
-            let rel = [
-                world[0] - pose.position[0],
-                world[1] - pose.position[1],
-                world[2] - pose.position[2],
-            ];
-            // optical coordinates: transpose(R) * rel
-            let oc = [
-                r[0][0] * rel[0] + r[1][0] * rel[1] + r[2][0] * rel[2],
-                r[0][1] * rel[0] + r[1][1] * rel[1] + r[2][1] * rel[2],
-                r[0][2] * rel[0] + r[1][2] * rel[1] + r[2][2] * rel[2],
-            ];
-            if oc[2] <= 1e-3 {
-                behind = true;
-                continue;
-            }
-            let (pu, pv) = (cx + self.fx * oc[0] / oc[2], cy + self.fx * oc[1] / oc[2]);
+        let mut include = |p: [f64; 3]| {
+            let (pu, pv) = (cx + self.fx * p[0] / p[2], cy + self.fx * p[1] / p[2]);
             u0 = u0.min(pu);
             u1 = u1.max(pu);
             v0 = v0.min(pv);
             v1 = v1.max(pv);
-        }
-        if behind {
-            if !u0.is_finite() {
-                return; // entirely behind the camera
+        };
+        for (i, c) in corners.iter().enumerate() {
+            if c[2] > NEAR {
+                include(*c);
             }
-            (u0, v0, u1, v1) = (0.0, 0.0, w as f64, h as f64);
+            for bit in [1, 2, 4] {
+                let j = i | bit;
+                if j == i {
+                    continue;
+                }
+                let d = corners[j];
+                if (c[2] > NEAR) != (d[2] > NEAR) {
+                    let k = (NEAR - c[2]) / (d[2] - c[2]);
+                    include([c[0] + (d[0] - c[0]) * k, c[1] + (d[1] - c[1]) * k, NEAR]);
+                }
+            }
         }
+        if !u0.is_finite() || !v0.is_finite() {
+            return None; // entirely behind the camera
+        }
+        let (u0, u1, v0, v1) = (
+            u0.clamp(-1.0, w as f64 + 1.0),
+            u1.clamp(-1.0, w as f64 + 1.0),
+            v0.clamp(-1.0, h as f64 + 1.0),
+            v1.clamp(-1.0, h as f64 + 1.0),
+        );
         let (us, ue) = (
             u0.floor().max(0.0) as usize,
             (u1.ceil().max(0.0) as usize).min(w),
@@ -462,9 +642,25 @@ impl CameraRenderer {
             v0.floor().max(0.0) as usize,
             (v1.ceil().max(0.0) as usize).min(h),
         );
-        if us >= ue || vs >= ve {
-            return;
-        }
+        (us < ue && vs < ve).then_some((us, ue, vs, ve))
+    }
+
+    /// Ray-casts box `b` over the pixels of `bounds` (`box_bounds`).
+    fn raycast_box(
+        &mut self,
+        pose: &CameraPose,
+        b: &DrawBox,
+        (us, ue, vs, ve): (usize, usize, usize, usize),
+        channels: usize,
+        out: &mut [u8],
+    ) {
+        let (w, h) = (self.width, self.height);
+        let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+        let r = &pose.rotation;
+        let [l, wd, ht] = b.body.size;
+        let (sy, cy_) = b.body.yaw.sin_cos();
+        let centre = [b.body.center.x, b.body.center.y, ht / 2.0];
+        let half = [l / 2.0, wd / 2.0, ht / 2.0];
         // ray origin in box coordinates
         let rel0 = [
             pose.position[0] - centre[0],
@@ -543,5 +739,50 @@ impl CameraRenderer {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Boxes beside, around and behind the camera: the pixel bounds from
+    /// the near-plane clipping never leave out a pixel the box covers.
+    #[test]
+    fn clipped_box_bounds_match_a_full_frame_ray_cast() {
+        let cfg = CameraConfig::default();
+        let mut renderer = CameraRenderer::new(&cfg);
+        let pose = CameraPose::on_body([0.0, 0.0, 0.0], 0.3, 0.0, 0.0, [0.0, 0.0, 0.1], 0.2);
+        let (w, h) = (cfg.width as usize, cfg.height as usize);
+        let mut seen = 0;
+        for (i, (x, y, len, yaw)) in [
+            (0.0, 0.0, 0.6, 0.0),   // around the camera
+            (-0.5, 0.4, 2.0, 0.4),  // beside it, reaching behind
+            (3.0, 1.0, 0.5, 1.0),   // ahead
+            (-3.0, -1.0, 0.5, 0.0), // behind
+            (0.2, -0.3, 8.0, 0.3),  // a long wall through the view
+            (0.3, 0.7, 3.0, 0.3),   // beside it on the left, from behind to ahead
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let b = DrawBox {
+                body: BoxBody {
+                    center: Vec2::new(x, y),
+                    yaw,
+                    size: [len, 0.3, 0.5],
+                },
+                color: [200, 100, 50],
+            };
+            let mut clipped = vec![0u8; w * h];
+            let mut full = vec![0u8; w * h];
+            renderer.depth.fill(f32::INFINITY);
+            renderer.draw_box(&pose, &b, 1, &mut clipped);
+            renderer.depth.fill(f32::INFINITY);
+            renderer.raycast_box(&pose, &b, (0, w, 0, h), 1, &mut full);
+            assert_eq!(clipped, full, "box {i}");
+            seen += usize::from(full.iter().any(|&v| v > 0));
+        }
+        assert!(seen >= 3, "only {seen} boxes in view");
     }
 }

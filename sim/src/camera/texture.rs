@@ -13,6 +13,81 @@ pub(super) struct Level {
     pub data: Vec<u8>,
 }
 
+impl Level {
+    /// Bilinear fetch in 24.8 fixed point: `(x, y)` are texel coordinates
+    /// times 256, already shifted by half a texel; texels outside the
+    /// level read as `border`. `C` is the level's channel count.
+    #[inline(always)]
+    pub(super) fn bilinear<const C: usize>(&self, x: i32, y: i32, border: &[u8; C]) -> [u8; C] {
+        let (x0, y0) = (x >> 8, y >> 8);
+        let (ax, ay) = ((x & 255) as u32, (y & 255) as u32);
+        let mut out = [0u8; C];
+        // one unsigned compare per axis also rejects negative coordinates
+        if (x0 as u32 as usize) < self.w.wrapping_sub(1)
+            && (y0 as u32 as usize) < self.h.wrapping_sub(1)
+        {
+            let row = self.w * C;
+            let i = (y0 as usize * self.w + x0 as usize) * C;
+            let block = &self.data[i..i + row + 2 * C];
+            let (top, bottom) = (&block[..2 * C], &block[row..row + 2 * C]);
+            for ch in 0..C {
+                let t = top[ch] as u32 * (256 - ax) + top[C + ch] as u32 * ax;
+                let b = bottom[ch] as u32 * (256 - ax) + bottom[C + ch] as u32 * ax;
+                out[ch] = ((t * (256 - ay) + b * ay + 32768) >> 16) as u8;
+            }
+            return out;
+        }
+        let texel = |xi: i32, yi: i32, ch: usize| -> u32 {
+            if xi < 0 || yi < 0 || xi as usize >= self.w || yi as usize >= self.h {
+                border[ch] as u32
+            } else {
+                self.data[(yi as usize * self.w + xi as usize) * C + ch] as u32
+            }
+        };
+        for (ch, o) in out.iter_mut().enumerate() {
+            let t = texel(x0, y0, ch) * (256 - ax) + texel(x0 + 1, y0, ch) * ax;
+            let b = texel(x0, y0 + 1, ch) * (256 - ax) + texel(x0 + 1, y0 + 1, ch) * ax;
+            *o = ((t * (256 - ay) + b * ay + 32768) >> 16) as u8;
+        }
+        out
+    }
+
+    /// The next mip level down: each texel the rounded mean of a 2 x 2
+    /// block of `self` (edge texels repeated), `channels` bytes per texel,
+    /// written into `next` (resized to fit).
+    pub(super) fn downsample_into(&self, channels: usize, next: &mut Level) {
+        let (nw, nh) = (self.w.div_ceil(2), self.h.div_ceil(2));
+        next.w = nw;
+        next.h = nh;
+        next.data.resize(nw * nh * channels, 0);
+        self.downsample_rect(channels, next, [0, nw - 1, 0, nh - 1]);
+    }
+
+    /// [`Level::downsample_into`] for the texels `[x0, x1, y0, y1]`
+    /// (inclusive, clamped) of `next` only, `next` already sized.
+    pub(super) fn downsample_rect(&self, channels: usize, next: &mut Level, rect: [usize; 4]) {
+        let nw = next.w;
+        let [xa, xb, ya, yb] = [
+            rect[0],
+            rect[1].min(nw - 1),
+            rect[2],
+            rect[3].min(next.h - 1),
+        ];
+        for y in ya..=yb {
+            let (y0, y1) = (2 * y, (2 * y + 1).min(self.h - 1));
+            for x in xa..=xb {
+                let (x0, x1) = (2 * x, (2 * x + 1).min(self.w - 1));
+                for c in 0..channels {
+                    let at =
+                        |xx: usize, yy: usize| self.data[(yy * self.w + xx) * channels + c] as u32;
+                    let sum = at(x0, y0) + at(x1, y0) + at(x0, y1) + at(x1, y1);
+                    next.data[(y * nw + x) * channels + c] = ((sum + 2) / 4) as u8;
+                }
+            }
+        }
+    }
+}
+
 /// The track's ground texture with its mip chain, shared (read-only) by
 /// every env on the same track.
 #[derive(Debug, Clone)]
@@ -63,23 +138,16 @@ impl GroundTexture {
         let off_track = if rgb { off } else { [luma(off); 3] };
         let mut levels = vec![Level { w, h, data }];
         while levels.last().is_some_and(|l| l.w > 1 || l.h > 1) {
-            let prev = levels.last().expect("non-empty");
-            let (nw, nh) = (prev.w.div_ceil(2), prev.h.div_ceil(2));
-            let mut data = vec![0u8; nw * nh * channels];
-            for y in 0..nh {
-                for x in 0..nw {
-                    for c in 0..channels {
-                        let mut sum = 0u32;
-                        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                            let (sx, sy) =
-                                ((2 * x + dx).min(prev.w - 1), (2 * y + dy).min(prev.h - 1));
-                            sum += prev.data[(sy * prev.w + sx) * channels + c] as u32;
-                        }
-                        data[(y * nw + x) * channels + c] = ((sum + 2) / 4) as u8;
-                    }
-                }
-            }
-            levels.push(Level { w: nw, h: nh, data });
+            let mut next = Level {
+                w: 0,
+                h: 0,
+                data: Vec::new(),
+            };
+            levels
+                .last()
+                .expect("non-empty")
+                .downsample_into(channels, &mut next);
+            levels.push(next);
         }
         GroundTexture {
             levels,
@@ -105,38 +173,8 @@ impl GroundTexture {
     /// texel. `C` is the texture's channel count.
     #[inline(always)]
     pub(super) fn fetch_fixed<const C: usize>(&self, lv: usize, x: i32, y: i32) -> [u8; C] {
-        let level = &self.levels[lv];
-        let (x0, y0) = (x >> 8, y >> 8);
-        let (ax, ay) = ((x & 255) as u32, (y & 255) as u32);
-        let mut out = [0u8; C];
-        // one unsigned compare per axis also rejects negative coordinates
-        if (x0 as u32 as usize) < level.w.wrapping_sub(1)
-            && (y0 as u32 as usize) < level.h.wrapping_sub(1)
-        {
-            let row = level.w * C;
-            let i = (y0 as usize * level.w + x0 as usize) * C;
-            let block = &level.data[i..i + row + 2 * C];
-            let (top, bottom) = (&block[..2 * C], &block[row..row + 2 * C]);
-            for ch in 0..C {
-                let t = top[ch] as u32 * (256 - ax) + top[C + ch] as u32 * ax;
-                let b = bottom[ch] as u32 * (256 - ax) + bottom[C + ch] as u32 * ax;
-                out[ch] = ((t * (256 - ay) + b * ay + 32768) >> 16) as u8;
-            }
-            return out;
-        }
-        let texel = |xi: i32, yi: i32, ch: usize| -> u32 {
-            if xi < 0 || yi < 0 || xi as usize >= level.w || yi as usize >= level.h {
-                self.off_track[ch] as u32
-            } else {
-                level.data[(yi as usize * level.w + xi as usize) * C + ch] as u32
-            }
-        };
-        for (ch, o) in out.iter_mut().enumerate() {
-            let t = texel(x0, y0, ch) * (256 - ax) + texel(x0 + 1, y0, ch) * ax;
-            let b = texel(x0, y0 + 1, ch) * (256 - ax) + texel(x0 + 1, y0 + 1, ch) * ax;
-            *o = ((t * (256 - ay) + b * ay + 32768) >> 16) as u8;
-        }
-        out
+        let border: [u8; C] = std::array::from_fn(|ch| self.off_track[ch]);
+        self.levels[lv].bilinear(x, y, &border)
     }
 
     /// Number of mip levels.

@@ -65,6 +65,18 @@ pub struct RaceEnv {
     switch_every: u64,
     /// This env's first track in the pool.
     pool_offset: usize,
+    /// This episode's background objects (scenery), drawn after the others.
+    scenery_objects: Vec<crate::camera::DrawBox>,
+    /// The scenery's own random stream (stream 1 of the seed), so scenery
+    /// on or off leaves every other draw as it was.
+    scenery_rng: ChaCha8Rng,
+}
+
+/// The scenery's random stream for `seed`: stream 1 of the env's ChaCha8.
+fn scenery_stream(seed: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(1);
+    rng
 }
 
 impl std::fmt::Debug for RaceEnv {
@@ -140,6 +152,8 @@ impl RaceEnv {
             track_pool: Vec::new(),
             switch_every: 1,
             pool_offset: 0,
+            scenery_objects: Vec::new(),
+            scenery_rng: scenery_stream(0),
         })
     }
 
@@ -265,6 +279,7 @@ impl RaceEnv {
             // alternating direction, the round-robin start), so the same
             // seed replays the same episodes (Gymnasium's contract)
             self.rng = ChaCha8Rng::seed_from_u64(seed);
+            self.scenery_rng = scenery_stream(seed);
             self.episodes_started = 0;
         }
         if let Some(p) = options.start_position
@@ -349,6 +364,7 @@ impl RaceEnv {
             &boxes,
         ));
         let jitter = self.draw_jitter();
+        self.draw_scenery(&track);
         let reference = track.to_frenet(self.reference_point(&self.car_state()));
         let fraction = track.progress(reference.s, start_s, direction);
         self.ep = Some(Episode {

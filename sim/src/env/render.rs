@@ -6,6 +6,7 @@ use crate::camera::{CameraPose, DrawBox};
 use crate::objects::ray_boxes;
 use crate::vehicle::CarState;
 use chicane_core::Vec2;
+use chicane_tracks::Track;
 use rand::Rng;
 
 /// Per-episode camera randomisation draws.
@@ -24,6 +25,25 @@ pub(super) struct FrameJitter {
 }
 
 impl RaceEnv {
+    /// Draws this episode's scenery (walls, background objects, floor
+    /// marks) from its own stream, so turning scenery on leaves every
+    /// other draw as it was.
+    pub(super) fn draw_scenery(&mut self, track: &Track) {
+        let scenery = &self.cfg.scenery;
+        let Some(renderer) = self.renderer.as_mut() else {
+            return;
+        };
+        if !scenery.is_active() {
+            self.scenery_objects.clear();
+            return;
+        }
+        let drawn = scenery.draw(track, &mut self.scenery_rng);
+        renderer.set_walls(drawn.walls);
+        let (lo, hi) = scenery.area(track);
+        renderer.set_decals(lo, hi, &drawn.decals);
+        self.scenery_objects = drawn.objects;
+    }
+
     pub(super) fn draw_jitter(&mut self) -> FrameJitter {
         let dr = self.cfg.domain_randomization.clone();
         let mut j = FrameJitter {
@@ -95,6 +115,7 @@ impl RaceEnv {
                         [40, 110, 220]
                     },
                 })
+                .chain(self.scenery_objects.iter().copied())
                 .collect();
             renderer.set_texture_jitter(Some((jitter.texture_seed, jitter.texture_amplitude)));
             for (i, side) in lenses.iter().enumerate() {
