@@ -67,7 +67,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         let done = chicane_agent::evaluate_conditions(&plan, &grid, &mut |c| {
             if !args.json {
                 eprintln!(
-                    "  {:<22} {:<8} clean {}/{}  completed {}  progress {:5.1}%  lap {}",
+                    "  {:<22} {:<8} clean {}/{}  completed {}  progress {:5.1}%  lap {}  reference {}",
                     c.track,
                     format!("{:?}", c.direction).to_lowercase(),
                     c.clean,
@@ -75,7 +75,12 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
                     c.completed,
                     c.mean_progress,
                     c.mean_lap_s
-                        .map_or_else(|| "-".into(), |t| format!("{t:.2} s"))
+                        .map_or_else(|| "-".into(), |t| format!("{t:.2} s")),
+                    match (c.reference_lap_s, c.lap_ratio) {
+                        (Some(r), Some(x)) => format!("{r:.2} s ({x:.2}x)"),
+                        (Some(r), None) => format!("{r:.2} s"),
+                        _ => "-".into(),
+                    }
                 );
             }
         })?;

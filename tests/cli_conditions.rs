@@ -62,11 +62,27 @@ fn a_grid_of_conditions_is_evaluated_and_written() {
     }
     // the fixture laps its own track forwards
     assert!(cells[0]["completed"].as_u64().unwrap() >= 1, "{}", cells[0]);
+    // every cell has its racing-line reference; a completed cell its ratio
+    // (the 0.6 m/s fixture is several times slower than the line)
+    for c in cells {
+        let r = c["reference_lap_s"].as_f64().unwrap();
+        assert!(r > 3.0 && r < 30.0, "{c}");
+        if let Some(mean) = c["mean_lap_s"].as_f64() {
+            let ratio = c["lap_ratio"].as_f64().unwrap();
+            assert!((ratio - mean / r).abs() < 1e-9 && ratio > 1.0, "{c}");
+        } else {
+            assert!(c["lap_ratio"].is_null(), "{c}");
+        }
+    }
+    // reverse is its own line: not the forward lap's time
+    assert_ne!(cells[0]["reference_lap_s"], cells[1]["reference_lap_s"]);
     let folder = std::path::PathBuf::from(v["output_dir"].as_str().unwrap());
     let csv = std::fs::read_to_string(folder.join("conditions.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
     assert!(
-        csv.starts_with("track,direction,laps,completed,clean"),
+        csv.starts_with(
+            "track,direction,laps,completed,clean,mean_progress,mean_lap_s,reference_lap_s,lap_ratio\n"
+        ),
         "{csv}"
     );
     let img = image::open(folder.join("conditions.png"))

@@ -6,11 +6,17 @@
 use crate::error::{AgentError, io_err};
 use crate::eval_request::EvalPlan;
 use crate::evaluate::{EvalOptions, evaluate};
-use chicane_sim::{CameraRealism, DomainRandomization, PhysicsRandomization, Scenery};
-use chicane_tracks::Direction;
+use chicane_core::{ActionSpace, LidarConfig};
+use chicane_reward::FollowCenterLine;
+use chicane_sim::{
+    CameraRealism, DomainRandomization, PhysicsRandomization, RACING_LINE_CLEARANCE, RaceEnv,
+    RacingLineDriver, Scenery, SimConfig, StartConfig, drive_reference_lap, racing_line_for,
+};
+use chicane_tracks::{Direction, Track};
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A conditions file (TOML).
 #[derive(Debug, Clone, Deserialize)]
@@ -98,6 +104,14 @@ pub struct ConditionCell {
     pub mean_progress: f64,
     /// Mean time of the completed laps (s, off-track penalties included).
     pub mean_lap_s: Option<f64>,
+    /// The racing-line reference lap of this track and direction (s): the
+    /// racing-line driver (`chicane sim drive --driver racing-line`) on the
+    /// full continuous range with the run's car, no randomisation. `None`
+    /// when the track leaves the car no room for a racing line or the
+    /// driver does not complete the lap.
+    pub reference_lap_s: Option<f64>,
+    /// `mean_lap_s / reference_lap_s`, when both exist.
+    pub lap_ratio: Option<f64>,
 }
 
 /// The grid's results and where they were written.
@@ -142,6 +156,7 @@ pub fn evaluate_conditions(
         run.sim.validate()?;
         for &direction in &grid.directions {
             run.sim.start.direction = Some(direction);
+            let reference_lap_s = reference_lap(&run.track, &run.sim, direction)?;
             let mut laps = Vec::new();
             for draw in 0..grid.draws {
                 let opts = EvalOptions {
@@ -166,6 +181,12 @@ pub fn evaluate_conditions(
                     / laps.len().max(1) as f64,
                 mean_lap_s: (!times.is_empty())
                     .then(|| times.iter().sum::<f64>() / times.len() as f64),
+                reference_lap_s,
+                lap_ratio: None,
+            };
+            let cell = ConditionCell {
+                lap_ratio: cell.mean_lap_s.zip(reference_lap_s).map(|(m, r)| m / r),
+                ..cell
             };
             on_cell(&cell);
             cells.push(cell);
@@ -181,17 +202,22 @@ pub fn evaluate_conditions(
         std::fs::write(&p, bytes).map_err(io_err(&p))
     };
     write("conditions.json", json.as_bytes())?;
-    let mut csv = String::from("track,direction,laps,completed,clean,mean_progress,mean_lap_s\n");
+    let mut csv = String::from(
+        "track,direction,laps,completed,clean,mean_progress,mean_lap_s,reference_lap_s,lap_ratio\n",
+    );
+    let opt = |v: Option<f64>| v.map_or_else(String::new, |t| format!("{t:.3}"));
     for c in &cells {
         csv += &format!(
-            "{},{},{},{},{},{:.2},{}\n",
+            "{},{},{},{},{},{:.2},{},{},{}\n",
             c.track,
             direction_name(c.direction),
             c.laps,
             c.completed,
             c.clean,
             c.mean_progress,
-            c.mean_lap_s.map_or_else(String::new, |t| format!("{t:.3}"))
+            opt(c.mean_lap_s),
+            opt(c.reference_lap_s),
+            opt(c.lap_ratio),
         );
     }
     write("conditions.csv", csv.as_bytes())?;
@@ -204,6 +230,58 @@ pub fn evaluate_conditions(
         })?;
     plan.sync()?;
     Ok(ConditionsReport { cells, dir })
+}
+
+/// Steps the reference driver gets for its lap (15 Hz: 10 minutes).
+const REFERENCE_MAX_STEPS: u64 = 9_000;
+
+/// The racing-line reference lap (s) of `track` driven in `direction`
+/// with `sim`'s car: the racing line `RACING_LINE_CLEARANCE` from the
+/// borders, driven by `RacingLineDriver` on the full continuous range with
+/// every randomisation off and a one-beam lidar for a camera. `None` when the track has no
+/// room for a racing line or the lap does not complete.
+///
+/// # Errors
+/// An env that cannot be built or stepped.
+fn reference_lap(
+    track: &Arc<Track>,
+    sim: &SimConfig,
+    direction: Direction,
+) -> Result<Option<f64>, AgentError> {
+    let Ok(line) = racing_line_for(
+        track,
+        &sim.vehicle,
+        RACING_LINE_CLEARANCE,
+        0.1,
+        Some(direction),
+    ) else {
+        return Ok(None);
+    };
+    let nominal = SimConfig {
+        // the driver needs no pictures: one lidar beam is the cheapest sensor
+        camera: None,
+        lidar: Some(LidarConfig {
+            beams: 1,
+            ..LidarConfig::default()
+        }),
+        physics_randomization: PhysicsRandomization::default(),
+        domain_randomization: DomainRandomization::default(),
+        camera_realism: CameraRealism::default(),
+        scenery: Scenery::default(),
+        start: StartConfig {
+            direction: Some(direction),
+            ..StartConfig::default()
+        },
+        ..sim.clone()
+    };
+    let mut env = RaceEnv::new(
+        nominal,
+        Arc::clone(track),
+        ActionSpace::full_continuous(),
+        Box::new(FollowCenterLine),
+    )?;
+    let mut driver = RacingLineDriver::new(&line);
+    Ok(drive_reference_lap(&mut env, &mut driver, 0, REFERENCE_MAX_STEPS)?.lap_time)
 }
 
 fn direction_name(d: Direction) -> &'static str {
@@ -231,7 +309,7 @@ fn new_conditions_dir(root: &Path) -> Result<PathBuf, AgentError> {
 /// row's colour (red 0 % to green 100 %).
 fn table_png(cells: &[ConditionCell]) -> RgbImage {
     const ROW: u32 = 22;
-    let header = "track                 direction  clean/laps  completed  progress  mean lap";
+    let header = "track                 direction  clean/laps  completed  progress  mean lap  reference  ratio";
     let width = 12 + 8 * header.len() as u32 + 12;
     let mut img = RgbImage::from_pixel(width, ROW * (cells.len() as u32 + 2), Rgb([255, 255, 255]));
     crate::chart::text(&mut img, 12, 4, header, [20, 20, 20]);
@@ -249,7 +327,7 @@ fn table_png(cells: &[ConditionCell]) -> RgbImage {
             }
         }
         let line = format!(
-            "{:<21} {:<10} {:>4}/{:<5} {:>9} {:>8.1}% {:>9}",
+            "{:<21} {:<10} {:>4}/{:<5} {:>9} {:>8.1}% {:>9} {:>10} {:>6}",
             c.track.chars().take(21).collect::<String>(),
             direction_name(c.direction),
             c.clean,
@@ -257,7 +335,11 @@ fn table_png(cells: &[ConditionCell]) -> RgbImage {
             c.completed,
             c.mean_progress,
             c.mean_lap_s
-                .map_or_else(|| "-".to_string(), |t| format!("{t:.2} s"))
+                .map_or_else(|| "-".to_string(), |t| format!("{t:.2} s")),
+            c.reference_lap_s
+                .map_or_else(|| "-".to_string(), |t| format!("{t:.2} s")),
+            c.lap_ratio
+                .map_or_else(|| "-".to_string(), |r| format!("{r:.2}x")),
         );
         crate::chart::text(&mut img, 12, i64::from(y0) + 2, &line, [10, 10, 10]);
     }

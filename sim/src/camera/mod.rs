@@ -164,11 +164,15 @@ pub(crate) struct Walls {
     pub color: [u8; 3],
 }
 
-/// Mip level and fixed-point scale of every pixel for one texture scale.
+/// Mip level and fixed-point scale of every pixel for one texture scale
+/// and mip chain length.
 #[derive(Debug, Clone, Default)]
 struct PixelLevels {
     /// The texels per metre these were computed for.
     texels_per_meter: f64,
+    /// The number of mip levels they were clamped to (textures of one
+    /// scale differ in it: a larger track has more levels).
+    num_levels: usize,
     /// Mip level per pixel.
     level: Vec<u8>,
     /// Per pixel: 256 x texels per metre at its level.
@@ -177,14 +181,18 @@ struct PixelLevels {
 
 impl PixelLevels {
     /// Recomputes the levels for a texture of `texels_per_meter` with
-    /// `levels` levels, unless they are already for that scale.
+    /// `levels` levels, unless they are already for that texture shape.
     fn update(&mut self, footprint_log2: &[f32], texels_per_meter: f64, levels: usize) {
-        if self.texels_per_meter == texels_per_meter && !self.level.is_empty() {
+        if self.texels_per_meter == texels_per_meter
+            && self.num_levels == levels
+            && !self.level.is_empty()
+        {
             return;
         }
         let tex_log2 = texels_per_meter.log2() as f32;
         let top = (levels - 1) as f32;
         self.texels_per_meter = texels_per_meter;
+        self.num_levels = levels;
         self.level = footprint_log2
             .iter()
             .map(|&fp| {
