@@ -133,7 +133,8 @@ impl GroundOverlay {
                 data[(y * w + x0) * 4..(y * w + x1 + 1) * 4].fill(0);
             }
         }
-        self.mask.fill(0);
+        // cells with a painted texel, grown by one cell into the mask below
+        let mut marked = vec![0u8; self.mask.len()];
         let mask_h = self.mask.len() / self.mask_w;
         let texel = 1.0 / self.scale;
         for d in decals {
@@ -153,11 +154,6 @@ impl GroundOverlay {
             let clampi = |v: f64, n: usize| v.clamp(0.0, n as f64 - 1.0) as usize;
             let (x0, x1, y0, y1) = (clampi(x0, w), clampi(x1, w), clampi(y0, h), clampi(y1, h));
             self.painted.push([x0, x1, y0, y1]);
-            for my in (y0 / CELL).saturating_sub(1)..=(y1 / CELL + 1).min(mask_h - 1) {
-                for mx in (x0 / CELL).saturating_sub(1)..=(x1 / CELL + 1).min(self.mask_w - 1) {
-                    self.mask[my * self.mask_w + mx] = 1;
-                }
-            }
             for ty in y0..=y1 {
                 for tx in x0..=x1 {
                     // the texel's centre in the mark's own frame
@@ -191,6 +187,7 @@ impl GroundOverlay {
                     if a <= 0.0 {
                         continue;
                     }
+                    marked[(ty / CELL) * self.mask_w + tx / CELL] = 1;
                     let i = (ty * w + tx) * 4;
                     let px = &mut data[i..i + 4];
                     // premultiplied "over": new = src + dst (1 - src_a)
@@ -201,6 +198,21 @@ impl GroundOverlay {
                     }
                     px[3] = (255.0 * a + f64::from(px[3]) * keep + 0.5).min(255.0) as u8;
                 }
+            }
+        }
+        let mw = self.mask_w;
+        for my in 0..mask_h {
+            for mx in 0..mw {
+                let near = |dy: isize, dx: isize| {
+                    let (y, x) = (my as isize + dy, mx as isize + dx);
+                    y >= 0
+                        && x >= 0
+                        && (y as usize) < mask_h
+                        && (x as usize) < mw
+                        && marked[y as usize * mw + x as usize] != 0
+                };
+                self.mask[my * mw + mx] =
+                    u8::from((-1..=1).any(|dy| (-1..=1).any(|dx| near(dy, dx))));
             }
         }
         dirty.extend_from_slice(&self.painted);
