@@ -18,12 +18,14 @@ use common::*;
 
 #[test]
 fn switching_between_tracks_of_every_size_renders() {
-    let mut cfg = SimConfig::default();
     // the mount tilts up to 10 deg down: the nominal sky's pixels see ground
-    cfg.domain_randomization = DomainRandomization {
-        enabled: true,
-        mount_pitch_deg: 10.0,
-        ..DomainRandomization::default()
+    let cfg = SimConfig {
+        domain_randomization: DomainRandomization {
+            enabled: true,
+            mount_pitch_deg: 10.0,
+            ..DomainRandomization::default()
+        },
+        ..SimConfig::default()
     };
     // every built-in and shared DeepRacer track: their textures' mip chains
     // run from 10 to 13 levels, in both orders along the pool
