@@ -94,23 +94,12 @@ impl GroundOverlay {
     /// An empty (transparent) overlay covering `min..max` (m).
     pub(crate) fn new(min: Vec2, max: Vec2) -> GroundOverlay {
         let (top_left, scale, w, h) = GroundOverlay::frame(min, max);
-        let mut levels = vec![Level {
+        let levels = Level {
             w,
             h,
             data: vec![0; w * h * 4],
-        }];
-        while levels.last().is_some_and(|l| l.w > 1 || l.h > 1) {
-            let mut next = Level {
-                w: 0,
-                h: 0,
-                data: Vec::new(),
-            };
-            levels
-                .last()
-                .expect("non-empty")
-                .downsample_into(4, &mut next);
-            levels.push(next);
         }
+        .mip_chain(4);
         let mask_w = w.div_ceil(CELL);
         GroundOverlay {
             levels,

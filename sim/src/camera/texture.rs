@@ -52,6 +52,22 @@ impl Level {
         out
     }
 
+    /// This level and every coarser one down to 1 x 1, each
+    /// [`Level::downsample_into`] the one before; `channels` bytes per texel.
+    pub(super) fn mip_chain(self, channels: usize) -> Vec<Level> {
+        let mut levels = vec![self];
+        while let Some(last) = levels.last().filter(|l| l.w > 1 || l.h > 1) {
+            let mut next = Level {
+                w: 0,
+                h: 0,
+                data: Vec::new(),
+            };
+            last.downsample_into(channels, &mut next);
+            levels.push(next);
+        }
+        levels
+    }
+
     /// The next mip level down: each texel the rounded mean of a 2 x 2
     /// block of `self` (edge texels repeated), `channels` bytes per texel,
     /// written into `next` (resized to fit).
@@ -136,19 +152,7 @@ impl GroundTexture {
         };
         let off = surface.off_track.0;
         let off_track = if rgb { off } else { [luma(off); 3] };
-        let mut levels = vec![Level { w, h, data }];
-        while levels.last().is_some_and(|l| l.w > 1 || l.h > 1) {
-            let mut next = Level {
-                w: 0,
-                h: 0,
-                data: Vec::new(),
-            };
-            levels
-                .last()
-                .expect("non-empty")
-                .downsample_into(channels, &mut next);
-            levels.push(next);
-        }
+        let levels = Level { w, h, data }.mip_chain(channels);
         GroundTexture {
             levels,
             channels,
