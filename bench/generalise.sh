@@ -10,7 +10,9 @@
 # leaving the track, and the mean lap time against each track's
 # racing-line reference.
 #
-#   bench/generalise.sh OUT [MINUTES=30] [RECIPE...]   (recipes: generalise run)
+#   bench/generalise.sh OUT [MINUTES=30] [RECIPE...]
+#     a recipe is a name in examples/race (default: generalise run) or the
+#     path of a run .toml (bench/generalise_ablation.sh passes its variants)
 #   CHICANE_BIN=path/to/chicane bench/generalise.sh ...  (use a built binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,9 +28,13 @@ if [ -z "$bin" ]; then
 fi
 mkdir -p "$out"
 for r in "${recipes[@]}"; do
+  case $r in
+    *.toml) file=$r; r=$(basename "$r" .toml) ;;
+    *) file=examples/race/$r.toml ;;
+  esac
   run="$out/$r"
   rm -rf "$run"
-  /usr/bin/time -f "%M KiB peak RSS" "$bin" train "examples/race/$r.toml" --out "$run" \
+  /usr/bin/time -f "%M KiB peak RSS" "$bin" train "$file" --out "$run" \
     --max-time "${minutes}m" --max-episodes 100000000 --quiet 2> "$out/$r.train.err" | tail -2
   "$bin" evaluate "$run" --conditions bench/held_out.toml --json > "$out/$r.conditions.json"
   python3 - "$out/$r.conditions.json" "$r" "$minutes" <<'PY'
@@ -39,8 +45,11 @@ done = sum(c["completed"] for c in cells)
 clean = sum(c["clean"] for c in cells)
 ratios = [c["lap_ratio"] for c in cells if c["lap_ratio"] is not None]
 mean = sum(ratios) / len(ratios) if ratios else float("nan")
+clean_ratios = [c["lap_ratio"] for c in cells if c["lap_ratio"] is not None and c["clean"] == c["laps"]]
+clean_mean = sum(clean_ratios) / len(clean_ratios) if clean_ratios else float("nan")
 print(f"{sys.argv[2]} ({sys.argv[3]} min): {clean} of {laps} held-out laps clean, "
-      f"{done} completed; mean lap {mean:.2f}x the racing-line reference over {len(ratios)} cells")
+      f"{done} completed; mean lap {mean:.2f}x the racing-line reference over {len(ratios)} cells, "
+      f"{clean_mean:.2f}x over the {len(clean_ratios)} clean ones")
 for c in cells:
     ref = c["reference_lap_s"]
     lap = c["mean_lap_s"]

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, anyhow};
 use chicane_core::{ActionSpace, ModelMetadata, Sensor, generate_discrete};
 use chicane_reward::FollowCenterLine;
 use chicane_sim::{
-    RaceEnv, RacingLineDriver, SimConfig, drive_reference_lap, fit_discrete_actions,
+    RaceEnv, RacingLineDriver, SimConfig, StartConfig, drive_reference_lap, fit_discrete_actions,
 };
 use clap::Args;
 use std::path::PathBuf;
@@ -32,9 +32,17 @@ pub struct ActionSpaceArgs {
     speed_levels: usize,
     /// Fit the actions to what the racing-line reference driver commands
     /// on this track (a built-in name, a chicane .toml or a DeepRacer .npy):
-    /// k-means over its (steering, speed) commands of one lap.
-    #[arg(long, value_name = "TRACK", conflicts_with_all = ["max_steering", "steering_levels", "max_speed", "speed_levels"])]
-    from_raceline: Option<String>,
+    /// k-means over its (steering, speed) commands of one lap. Give it
+    /// several times to fit one action space to the laps of several tracks
+    /// (for multi-track training).
+    #[arg(long, value_name = "TRACK", action = clap::ArgAction::Append, conflicts_with_all = ["max_steering", "steering_levels", "max_speed", "speed_levels"])]
+    from_raceline: Vec<String>,
+    /// Fit to the reference laps in both directions of every track, not
+    /// only the track's own (for training with
+    /// `alternate_driving_direction`: a track driven the other way turns
+    /// the other way).
+    #[arg(long, requires = "from_raceline")]
+    both_directions: bool,
     /// How many actions `--from-raceline` fits (DeepRacer: 2 to 30).
     #[arg(long, default_value_t = 10, requires = "from_raceline")]
     actions: usize,
@@ -56,9 +64,8 @@ pub struct ActionSpaceArgs {
 
 /// Runs `chicane action-space`.
 pub fn run(args: ActionSpaceArgs) -> Result<()> {
-    let space = match &args.from_raceline {
-        Some(track) => from_raceline(track, &args)?,
-        None => generate_discrete(
+    let space = if args.from_raceline.is_empty() {
+        generate_discrete(
             args.max_steering,
             args.steering_levels,
             args.max_speed,
@@ -68,7 +75,9 @@ pub fn run(args: ActionSpaceArgs) -> Result<()> {
             anyhow!(
                 "{e}; DeepRacer allows 2 to 30 actions, steering up to 30 deg and speeds 0.1 to 4 m/s"
             )
-        })?,
+        })?
+    } else {
+        from_raceline(&args)?
     };
     let meta = ModelMetadata {
         action_space: space,
@@ -90,49 +99,100 @@ pub fn run(args: ActionSpaceArgs) -> Result<()> {
     Ok(())
 }
 
-/// The racing-line reference driver laps `track` on the full continuous
-/// range; its commands are clustered into `args.actions` actions, and the
-/// same driver laps again restricted to them. Both lap times go to stderr
+/// The racing-line reference driver laps each track of
+/// `args.from_raceline` (in both directions with `--both-directions`) on
+/// the full continuous range; all its commands are clustered together into
+/// `args.actions` actions, and the same driver laps each again restricted
+/// to them. The lap times go to stderr, one line per track and direction
 /// (stdout may be the JSON).
-fn from_raceline(track_name: &str, args: &ActionSpaceArgs) -> Result<ActionSpace> {
-    let track = Arc::new(chicane_tracks::load(track_name)?);
+fn from_raceline(args: &ActionSpaceArgs) -> Result<ActionSpace> {
     let cfg = match &args.config {
         Some(p) => chicane_config::load_run(Some(p))?.sim,
         None => SimConfig::default(),
     };
-    let line = crate::raceline_cmd::compute(&track, &cfg.vehicle, args.margin, 0.1, false)?;
-    let lap = |space: ActionSpace| -> Result<chicane_sim::ReferenceLap> {
-        let mut env = RaceEnv::new(
-            cfg.clone(),
-            Arc::clone(&track),
-            space,
-            Box::new(FollowCenterLine),
-        )?;
-        let mut driver = RacingLineDriver::new(&line);
-        Ok(drive_reference_lap(
-            &mut env,
-            &mut driver,
-            args.seed,
-            MAX_LAP_STEPS,
-        )?)
-    };
-    let reference = lap(ActionSpace::full_continuous())?;
-    let actions = fit_discrete_actions(&reference.commands, args.actions, args.seed)
+    let mut laps = Vec::new();
+    for name in &args.from_raceline {
+        let track = Arc::new(chicane_tracks::load(name)?);
+        let own = track.start().direction;
+        let directions = if args.both_directions {
+            vec![own, own.flipped()]
+        } else {
+            vec![own]
+        };
+        for direction in directions {
+            let line = chicane_sim::racing_line_for(
+                &track,
+                &cfg.vehicle,
+                args.margin,
+                0.1,
+                Some(direction),
+            )
+            .with_context(|| format!("the racing line of {name} ({})", direction.as_str()))?;
+            let sim = SimConfig {
+                start: StartConfig {
+                    direction: Some(direction),
+                    ..cfg.start.clone()
+                },
+                ..cfg.clone()
+            };
+            let reference = reference_lap(
+                &sim,
+                &track,
+                &line,
+                ActionSpace::full_continuous(),
+                args.seed,
+            )?;
+            laps.push((Arc::clone(&track), direction, line, sim, reference));
+        }
+    }
+    let commands: Vec<(f64, f64)> = laps
+        .iter()
+        .flat_map(|(.., reference)| reference.commands.iter().copied())
+        .collect();
+    let actions = fit_discrete_actions(&commands, args.actions, args.seed)
         .map_err(|e| anyhow!("--actions: {e}"))?;
     let space = ActionSpace::Discrete(actions);
-    let fitted = lap(space.clone())?;
     let show = |l: &chicane_sim::ReferenceLap| match l.lap_time {
         Some(t) => format!("{t:.2} s"),
         None => format!("no lap ({})", l.status.as_str()),
     };
-    eprintln!(
-        "{}: racing line predicted {:.2} s; the reference driver lapped in {} on the continuous range and {} with these {} actions ({} commands clustered)",
-        track.name(),
-        line.lap_time,
-        show(&reference),
-        show(&fitted),
-        args.actions,
-        reference.commands.len()
-    );
+    for (track, direction, line, sim, reference) in &laps {
+        let fitted = reference_lap(sim, track, line, space.clone(), args.seed)?;
+        eprintln!(
+            "{} ({}): racing line predicted {:.2} s; the reference driver lapped in {} on the continuous range and {} with these {} actions ({} of {} commands clustered)",
+            track.name(),
+            direction.as_str(),
+            line.lap_time,
+            show(reference),
+            show(&fitted),
+            args.actions,
+            reference.commands.len(),
+            commands.len()
+        );
+    }
     Ok(space)
+}
+
+/// One lap of the racing-line driver following `line` on `track` with the
+/// car and start of `sim`, its commands mapped onto `space`.
+fn reference_lap(
+    sim: &SimConfig,
+    track: &Arc<chicane_tracks::Track>,
+    line: &chicane_tracks::RacingLine,
+    space: ActionSpace,
+    seed: u64,
+) -> Result<chicane_sim::ReferenceLap> {
+    let mut env = RaceEnv::new(
+        sim.clone(),
+        Arc::clone(track),
+        space,
+        Box::new(FollowCenterLine),
+    )?;
+    let mut driver = RacingLineDriver::new(line);
+    Ok(drive_reference_lap(
+        &mut env,
+        &mut driver,
+        seed,
+        MAX_LAP_STEPS,
+    )?)
 }

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use chicane_tracks::{
-    Direction, RacingLine, RenderOptions, draw_polyline, pixel_frame, ramp_color, render_top_down,
+    RacingLine, RenderOptions, draw_polyline, pixel_frame, ramp_color, render_top_down,
     rows_to_npy, save_png,
 };
 use clap::Args;
@@ -134,10 +134,7 @@ pub fn run(args: RacelineArgs) -> Result<()> {
         println!(
             "{} ({}): racing line {:.2} m (centre line {:.2} m), margin {} m, blend {}",
             line.track,
-            match line.direction {
-                Direction::Forward => "forward",
-                Direction::Reverse => "reverse",
-            },
+            line.direction.as_str(),
             line.length,
             track.length(),
             line.margin,

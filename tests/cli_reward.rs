@@ -201,6 +201,96 @@ fn action_space_from_the_racing_line() {
     assert!(err.contains("--from-raceline"), "{err}");
 }
 
+/// The steering angles (deg) of a written model_metadata.json.
+fn steering_angles(path: &Path) -> Vec<f64> {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["action_space"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["steering_angle"].as_f64().unwrap())
+        .collect()
+}
+
+/// For multi-track training in both directions: one action space fitted
+/// to the reference laps of two tracks, each both ways, from a fresh
+/// folder with a built-in name and a relative DeepRacer file. Every lap's
+/// commands join one pool, and every lap is driven again with the fitted
+/// actions and completes.
+#[test]
+fn action_space_from_several_racing_lines_both_directions() {
+    let dir = temp_dir("from-raceline-multi");
+    std::fs::copy(
+        support::shared_track("reinvent_base"),
+        dir.join("reinvent_base.npy"),
+    )
+    .unwrap();
+    let fit = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "action-space",
+            "--from-raceline",
+            "easy-oval",
+            "--actions",
+            "8",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", out]);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_chicane"))
+            .current_dir(&dir)
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(o.status.success(), "{err}");
+        err
+    };
+    let err = fit(&[], "forward.json");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("easy-oval (forward)"), "{err}");
+    let forward = steering_angles(&dir.join("forward.json"));
+    let err = fit(
+        &["--from-raceline", "reinvent_base.npy", "--both-directions"],
+        "both.json",
+    );
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "two tracks, two directions each: {err}");
+    for (line, want) in lines.iter().zip([
+        "easy-oval (forward)",
+        "easy-oval (reverse)",
+        "reinvent_base (forward)",
+        "reinvent_base (reverse)",
+    ]) {
+        assert!(line.starts_with(want), "{line}");
+        assert_eq!(
+            line.matches(" s ").count() + line.matches(" s;").count(),
+            3,
+            "{line}"
+        );
+    }
+    // "(120 of 480 commands clustered)": each lap's share of the pool
+    let counts: Vec<(u64, u64)> = lines
+        .iter()
+        .map(|l| {
+            let tail = l.rsplit('(').next().unwrap();
+            let mut w = tail.split(' ');
+            let own = w.next().unwrap().parse().unwrap();
+            let all = w.nth(1).unwrap().parse().unwrap();
+            (own, all)
+        })
+        .collect();
+    let total: u64 = counts.iter().map(|c| c.0).sum();
+    assert!(counts.iter().all(|c| c.1 == total), "{counts:?}");
+    assert!(
+        total > 2 * counts[0].0,
+        "the other laps joined easy-oval's: {counts:?}"
+    );
+    let both = steering_angles(&dir.join("both.json"));
+    assert_eq!(both.len(), 8);
+    assert_ne!(forward, both, "a different pool, a different fit");
+    let err = fails(&["action-space", "--both-directions"]);
+    assert!(err.contains("--from-raceline"), "{err}");
+}
+
 #[test]
 fn config_show_prints_the_resolved_defaults() {
     let text = ok(&["config", "show"]);

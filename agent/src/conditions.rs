@@ -210,7 +210,7 @@ pub fn evaluate_conditions(
         csv += &format!(
             "{},{},{},{},{},{:.2},{},{},{}\n",
             c.track,
-            direction_name(c.direction),
+            c.direction.as_str(),
             c.laps,
             c.completed,
             c.clean,
@@ -284,13 +284,6 @@ fn reference_lap(
     Ok(drive_reference_lap(&mut env, &mut driver, 0, REFERENCE_MAX_STEPS)?.lap_time)
 }
 
-fn direction_name(d: Direction) -> &'static str {
-    match d {
-        Direction::Forward => "forward",
-        Direction::Reverse => "reverse",
-    }
-}
-
 fn new_conditions_dir(root: &Path) -> Result<PathBuf, AgentError> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -329,7 +322,7 @@ fn table_png(cells: &[ConditionCell]) -> RgbImage {
         let line = format!(
             "{:<21} {:<10} {:>4}/{:<5} {:>9} {:>8.1}% {:>9} {:>10} {:>6}",
             c.track.chars().take(21).collect::<String>(),
-            direction_name(c.direction),
+            c.direction.as_str(),
             c.clean,
             c.laps,
             c.completed,

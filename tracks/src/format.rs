@@ -372,16 +372,9 @@ pub fn to_toml(track: &Track) -> String {
         out,
         "\n[start]\ns = {:?}\ndirection = {}",
         start.s,
-        quote(direction_name(start.direction))
+        quote(start.direction.as_str())
     );
     let surface = toml::to_string(track.surface()).unwrap_or_default();
     let _ = writeln!(out, "\n[surface]\n{surface}");
     out
-}
-
-fn direction_name(d: crate::track::Direction) -> &'static str {
-    match d {
-        crate::track::Direction::Forward => "forward",
-        crate::track::Direction::Reverse => "reverse",
-    }
 }

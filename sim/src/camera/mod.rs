@@ -150,6 +150,20 @@ pub struct DrawBox {
     pub color: [u8; 3],
 }
 
+/// A box's own frame, shared by its screen bounds and its ray cast: the
+/// yaw's sine and cosine, the centre `[x, y, z]` (m, world) and the half
+/// extents `[length, width, height] / 2` (m).
+fn box_frame(b: &DrawBox) -> (f64, f64, [f64; 3], [f64; 3]) {
+    let [l, wd, ht] = b.body.size;
+    let (sin_yaw, cos_yaw) = b.body.yaw.sin_cos();
+    (
+        sin_yaw,
+        cos_yaw,
+        [b.body.center.x, b.body.center.y, ht / 2.0],
+        [l / 2.0, wd / 2.0, ht / 2.0],
+    )
+}
+
 /// A barrier around the track: the four vertical sides of the world
 /// rectangle `min..max`, standing on the ground.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -580,10 +594,7 @@ impl CameraRenderer {
         let (w, h) = (self.width, self.height);
         let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
         let r = &pose.rotation;
-        let [l, wd, ht] = b.body.size;
-        let (sy, cy_) = b.body.yaw.sin_cos();
-        let centre = [b.body.center.x, b.body.center.y, ht / 2.0];
-        let half = [l / 2.0, wd / 2.0, ht / 2.0];
+        let (sy, cy_, centre, half) = box_frame(b);
         // the corners in optical coordinates (x right, y down, z forward)
         let corners: [[f64; 3]; 8] = std::array::from_fn(|i| {
             let lx = if i & 1 == 0 { -half[0] } else { half[0] };
@@ -665,10 +676,7 @@ impl CameraRenderer {
         let (w, h) = (self.width, self.height);
         let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
         let r = &pose.rotation;
-        let [l, wd, ht] = b.body.size;
-        let (sy, cy_) = b.body.yaw.sin_cos();
-        let centre = [b.body.center.x, b.body.center.y, ht / 2.0];
-        let half = [l / 2.0, wd / 2.0, ht / 2.0];
+        let (sy, cy_, centre, half) = box_frame(b);
         // ray origin in box coordinates
         let rel0 = [
             pose.position[0] - centre[0],

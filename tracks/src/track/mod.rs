@@ -35,6 +35,15 @@ impl Direction {
         }
     }
 
+    /// The name run files and reports use: `"forward"` or `"reverse"` (as
+    /// serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Forward => "forward",
+            Direction::Reverse => "reverse",
+        }
+    }
+
     /// The other direction.
     pub fn flipped(self) -> Direction {
         match self {
