@@ -294,3 +294,58 @@ fn a_lidar_only_run_writes_and_loads_back_without_a_camera() {
     let e = err("sensor = [\"RADAR\"]\n");
     assert!(e.contains("RADAR"), "{e}");
 }
+
+/// Every run file under `examples/` loads as a user would load it, and
+/// each key it sets is the one the run gets: a key that misses (a typo, a
+/// moved file) would otherwise train the built-in defaults in silence.
+#[test]
+fn every_example_run_file_loads_with_the_tracks_reward_and_actions_it_names() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut files = Vec::new();
+    let mut dirs = vec![examples];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "toml") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    let defaults = load_run(None).unwrap();
+    for file in &files {
+        let run = load_run(Some(file))
+            .unwrap_or_else(|e| panic!("{}: {}", file.display(), error_chain(&e)));
+        let raw: toml::Table = toml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let named: Vec<&str> = match raw.get("track") {
+            Some(toml::Value::String(s)) => vec![s.as_str()],
+            Some(toml::Value::Array(a)) => a.iter().map(|v| v.as_str().unwrap()).collect(),
+            Some(other) => panic!("{}: track = {other}", file.display()),
+            None => Vec::new(),
+        };
+        if !named.is_empty() {
+            assert_eq!(run.training_tracks.len(), named.len(), "{}", file.display());
+            for ((spec, _), name) in run.training_tracks.iter().zip(&named) {
+                let stem = Path::new(name).file_stem().unwrap().to_str().unwrap();
+                assert!(spec.contains(stem), "{}: {spec} for {name}", file.display());
+            }
+        }
+        if raw.contains_key("reward") {
+            assert_ne!(run.reward, defaults.reward, "{}", file.display());
+        }
+        if raw.contains_key("model_metadata") {
+            assert_ne!(
+                run.action_space,
+                defaults.action_space,
+                "{}",
+                file.display()
+            );
+        }
+        if raw.contains_key("network") {
+            assert!(run.network.is_some(), "{}", file.display());
+        }
+    }
+}

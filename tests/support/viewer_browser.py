@@ -34,7 +34,8 @@ with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(url)
-    page.wait_for_function("() => window.chicaneViewer && window.chicaneViewer.status !== null", timeout=30_000)
+    # the first /status poll: 30 s was once too short on a loaded 2-core CI machine
+    page.wait_for_function("() => window.chicaneViewer && window.chicaneViewer.status !== null", timeout=120_000)
     # every stream decoded at least one frame
     page.wait_for_function(
         "() => { const i = [...document.querySelectorAll('img')];"
