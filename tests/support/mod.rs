@@ -122,20 +122,22 @@ pub fn shared_track(name: &str) -> PathBuf {
 /// specs) installed, made once per target directory; returns its python.
 ///
 /// Tests of one binary run in parallel threads and several of them may ask
-/// for the same venv at once: an exclusive lock on `{name}-venv.lock`
-/// (held across threads and processes) lets one of them build it while the
-/// others wait, so two pip installs never write into one venv together.
+/// for the same venv at once: one lock held while a venv is checked and
+/// built lets one of them build it while the others wait, so two pip
+/// installs never write into one venv together (cargo runs test binaries
+/// one after the other, so a lock in the process is enough).
 pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(tmp).unwrap();
-    let venv = tmp.join(format!("{name}-venv"));
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // a test that panicked while holding it left no half-marked venv behind
+    let lock = BUILDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-venv"));
     let python = venv.join("bin/python");
     let marker = venv.join(format!(
         "installed-{}",
         packages.join(",").replace(['<', '>', '='], "_")
     ));
-    let lock = std::fs::File::create(tmp.join(format!("{name}-venv.lock"))).unwrap();
-    lock.lock().expect("lock the venv's lock file");
     if !marker.is_file() {
         let _ = std::fs::remove_dir_all(&venv);
         let st = Command::new("python3")
