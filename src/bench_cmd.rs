@@ -51,6 +51,10 @@ pub struct TrainBenchArgs {
     /// Update every N steps per env instead of every 20 episodes.
     #[arg(long)]
     steps_per_update: Option<usize>,
+    /// Collect and update in turns (as `chicane train --sequential`)
+    /// instead of collecting the next rollout during each update.
+    #[arg(long)]
+    sequential: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -225,6 +229,7 @@ fn train_bench(args: TrainBenchArgs) -> Result<()> {
         device: args.device.clone(),
         num_envs: Some(args.num_envs),
         steps_per_update: args.steps_per_update,
+        sequential: args.sequential,
         out: Some(dir.clone()),
         ..chicane_agent::RunRequest::default()
     }
@@ -238,7 +243,7 @@ fn train_bench(args: TrainBenchArgs) -> Result<()> {
     }
     let pct = |s: f64| 100.0 * s / b.wall_s;
     println!(
-        "{} x {} envs on {}: {} updates, {} episodes, {} env steps in {:.1} s = {:.0} env steps/s",
+        "{} x {} envs on {}: {} updates, {} episodes, {} env steps in {:.1} s = {:.0} env steps/s ({})",
         b.network,
         b.num_envs,
         plan.run.track.name(),
@@ -246,7 +251,12 @@ fn train_bench(args: TrainBenchArgs) -> Result<()> {
         b.episodes,
         b.env_steps,
         b.wall_s,
-        b.steps_per_s
+        b.steps_per_s,
+        if b.overlap {
+            "rollouts overlap updates: the parts add up to more than the wall time"
+        } else {
+            "sequential"
+        }
     );
     let l = &b.learner;
     for (what, s) in [
@@ -257,9 +267,16 @@ fn train_bench(args: TrainBenchArgs) -> Result<()> {
         ("update: forward + loss", l.forward_s),
         ("update: backward + clip", l.backward_s),
         ("update: optimizer", l.optimizer_s),
-        ("other (GAE, logs, checkpoints)", b.other_s),
     ] {
         println!("  {what:<32} {s:8.2} s  {:5.1}%", pct(s));
+    }
+    match b.other_s {
+        Some(s) => println!(
+            "  {:<32} {s:8.2} s  {:5.1}%",
+            "other (GAE, logs, checkpoints)",
+            pct(s)
+        ),
+        None => println!("  other (GAE, logs, checkpoints): not separable, the parts overlap"),
     }
     let e = &b.env;
     println!(

@@ -63,6 +63,11 @@ pub struct TrainArgs {
     /// [default: cpu].
     #[arg(long)]
     pub device: Option<String>,
+    /// Collect and update in turns, the acting policy always the latest
+    /// (DeepRacer's loop) [default: collect the next rollout while each
+    /// update runs, the acting policy one update behind].
+    #[arg(long)]
+    pub sequential: bool,
     /// No progress bar (log lines instead).
     #[arg(long)]
     pub quiet: bool,
@@ -92,6 +97,7 @@ impl TrainArgs {
             target_progress: self.target_progress,
             num_envs: self.num_envs,
             steps_per_update: self.steps_per_update,
+            sequential: self.sequential,
             ..RunRequest::default()
         }
     }
@@ -102,12 +108,17 @@ struct CliObserver {
     quiet: bool,
     stop: Arc<AtomicBool>,
     chart: PathBuf,
+    lap_chart: PathBuf,
     episodes: Vec<EpisodeRecord>,
 }
 
 impl CliObserver {
     fn plot(&self) -> Result<()> {
-        Ok(chicane_agent::plot_training(&self.episodes, &self.chart)?)
+        chicane_agent::plot_training(&self.episodes, &self.chart)?;
+        Ok(chicane_agent::plot_lap_times(
+            &self.episodes,
+            &self.lap_chart,
+        )?)
     }
 }
 
@@ -231,6 +242,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         quiet: args.quiet,
         stop,
         chart: opts.out_dir.training_chart(),
+        lap_chart: opts.out_dir.lap_time_chart(),
         episodes: Vec::new(),
     };
     if opts.resume {

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 mod support;
 use support::{fails, ok, small_config, temp_dir};
 
-/// A short training invocation of `config`: 2 envs, at least `secs`.
-fn train_args<'a>(config: &'a str, out: &'a str, secs: &'a str) -> Vec<&'a str> {
+/// `chicane train CONFIG --out OUT` on 2 envs, quiet, until `stop` (a
+/// stop flag) reaches `value`.
+fn limited_args<'a>(config: &'a str, out: &'a str, stop: &'a str, value: &'a str) -> Vec<&'a str> {
     vec![
         "train",
         config,
@@ -16,10 +17,20 @@ fn train_args<'a>(config: &'a str, out: &'a str, secs: &'a str) -> Vec<&'a str> 
         out,
         "--num-envs",
         "2",
-        "--max-time",
-        secs,
+        stop,
+        value,
         "--quiet",
     ]
+}
+
+/// A short training invocation of `config`: 2 envs, at least `secs`.
+fn train_args<'a>(config: &'a str, out: &'a str, secs: &'a str) -> Vec<&'a str> {
+    limited_args(config, out, "--max-time", secs)
+}
+
+/// `chicane train CONFIG --out OUT` on 2 envs for `episodes` episodes.
+fn episode_args<'a>(config: &'a str, out: &'a str, episodes: &'a str) -> Vec<&'a str> {
+    limited_args(config, out, "--max-episodes", episodes)
 }
 
 /// Runs `chicane evaluate RUN --json` with `extra` flags; returns the report.
@@ -63,6 +74,7 @@ fn train_writes_its_outputs_and_resumes() {
         "agent.json",
         "metrics.jsonl",
         "training.png",
+        "lap_times.png",
         "training_metrics.json",
         "training-simtrace/0-iteration.csv",
         "checkpoints/latest",
@@ -195,17 +207,11 @@ fn multi_track_training_runs_each_env_on_its_tracks_and_logs_them() {
     )
     .unwrap();
     let run = dir.join("run");
-    let out = support::chicane(&[
-        "train",
+    let out = support::chicane(&episode_args(
         cfg.to_str().unwrap(),
-        "--out",
         run.to_str().unwrap(),
-        "--num-envs",
-        "2",
-        "--max-episodes",
         "12",
-        "--quiet",
-    ]);
+    ));
     let header = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{header}");
     assert!(header.contains("also reinvent_base, speedway"), "{header}");
@@ -352,6 +358,78 @@ fn same_seed_same_first_iteration() {
         trace(&ea) == trace(&eb),
         "the first update gave different policies in identical runs"
     );
+}
+
+/// Every sim-trace file of a run, by name.
+fn simtraces(run: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(run.join("training-simtrace"))
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Rollouts collected during updates (the default): the same seed gives
+/// the same sim-trace bit for bit over several iterations, each episode
+/// is logged under the iteration of the rollout it ended in, the stop
+/// leaves no rollout collected and dropped, and the acting policy is one
+/// update behind: from the second rollout on the run differs from
+/// `--sequential` (which acts with the latest policy), whose first rollout
+/// it shares.
+#[test]
+fn overlapped_rollouts_are_deterministic_and_one_update_behind() {
+    let dir = temp_dir("overlap");
+    let cfg = small_config(&dir);
+    let runs: Vec<PathBuf> = ["a", "b", "seq"].iter().map(|n| dir.join(n)).collect();
+    for run in &runs {
+        let mut args = episode_args(cfg.as_str(), run.to_str().unwrap(), "12");
+        if run.ends_with("seq") {
+            args.push("--sequential");
+        }
+        ok(&args);
+    }
+    let (a, b, seq) = (
+        simtraces(&runs[0]),
+        simtraces(&runs[1]),
+        simtraces(&runs[2]),
+    );
+    assert!(a.len() >= 3, "{} sim-trace files", a.len());
+    assert_eq!(a, b, "two runs of one seed differ");
+    assert_eq!(
+        a[0], seq[0],
+        "the first rollout is acted by the initial policy in both"
+    );
+    assert_ne!(
+        a[1..],
+        seq[1..],
+        "later rollouts act with a policy one update behind"
+    );
+
+    let st = state(&runs[0]);
+    let iterations = st["iteration"].as_u64().unwrap();
+    assert_eq!(metrics(&runs[0], "iteration").len() as u64, iterations);
+    let episodes = metrics(&runs[0], "episode");
+    assert_eq!(episodes.len() as u64, st["episodes"].as_u64().unwrap());
+    let its: Vec<u64> = episodes
+        .iter()
+        .map(|e| e["record"]["iteration"].as_u64().unwrap())
+        .collect();
+    assert!(its.windows(2).all(|w| w[0] <= w[1]), "{its:?}");
+    assert_eq!(its.first(), Some(&0));
+    // the last rollout was trained on: none was collected after the stop
+    assert_eq!(its.last(), Some(&(iterations - 1)), "{its:?}");
+    // an iteration counts the episodes up to its own rollout's end, not the
+    // overlapping next rollout's (its checkpoint resumes from there)
+    for rec in metrics(&runs[0], "iteration") {
+        let n = rec["record"]["iteration"].as_u64().unwrap();
+        let upto = its.iter().filter(|&&i| i < n).count() as u64;
+        assert_eq!(rec["record"]["episodes"].as_u64(), Some(upto), "{rec}");
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@ use crate::error::AgentError;
 use crate::learner::LearnerTimings;
 use crate::observer::NoObserver;
 use crate::request::RunPlan;
+use crate::trainer::run_iterations;
 use crate::training_run::TrainingRun;
 use chicane_sim::StepTimings;
 use serde::Serialize;
@@ -23,6 +24,9 @@ pub struct TrainBench {
     pub episodes: u64,
     /// Env steps taken.
     pub env_steps: u64,
+    /// Whether rollouts overlapped updates ([`crate::TrainOptions::overlap`]):
+    /// the parts' times below then add up to more than the wall time.
+    pub overlap: bool,
     /// Wall-clock time of the run (s), the first rollout to the last checkpoint.
     pub wall_s: f64,
     /// End-to-end env steps per second (inference, updates and logs included).
@@ -35,8 +39,10 @@ pub struct TrainBench {
     pub observe_s: f64,
     /// The learner's time by part (s).
     pub learner: LearnerTimings,
-    /// Everything else (GAE, sim-trace rows, logs, checkpoints) (s).
-    pub other_s: f64,
+    /// Everything else (GAE, sim-trace rows, logs, checkpoints) (s): the
+    /// wall time less the parts above; `None` when rollouts overlapped
+    /// updates, whose parts ran at the same time.
+    pub other_s: Option<f64>,
     /// Peak resident memory of the process (MiB), from `/proc/self/status`.
     pub peak_rss_mib: Option<f64>,
 }
@@ -61,17 +67,17 @@ pub fn bench_train(plan: &RunPlan, updates: u64) -> Result<TrainBench, AgentErro
     let mut worker = tr.rollout_worker(plan)?;
     worker.take_timings();
     tr.learner.take_timings();
+    let before = tr.state().clone();
     let started = Instant::now();
-    let mut steps = 0;
-    let mut episodes = 0;
-    for _ in 0..updates.max(1) {
-        let batch = worker
-            .collect(&tr.learner, &mut tr.rng, opts.rollout, &mut NoObserver)?
-            .ok_or_else(|| AgentError::Unsupported("the benchmark rollout stopped".into()))?;
-        steps += batch.env_steps;
-        episodes += batch.episodes.len() as u64;
-        tr.update_from_batches(std::slice::from_ref(&batch), &mut |_| {})?;
-    }
+    run_iterations(
+        &mut tr,
+        &mut worker,
+        plan,
+        &mut NoObserver,
+        Some(updates.max(1)),
+    )?;
+    let steps = tr.state().total_steps - before.total_steps;
+    let episodes = tr.state().episodes - before.episodes;
     let wall_s = started.elapsed().as_secs_f64();
     let (env, env_wall_s, observe_s) = worker.take_timings();
     let learner = tr.learner.take_timings();
@@ -86,6 +92,7 @@ pub fn bench_train(plan: &RunPlan, updates: u64) -> Result<TrainBench, AgentErro
         network: opts.network.name().to_string(),
         num_envs: opts.num_envs.max(1),
         updates: updates.max(1),
+        overlap: opts.overlap,
         episodes,
         env_steps: steps,
         wall_s,
@@ -94,7 +101,7 @@ pub fn bench_train(plan: &RunPlan, updates: u64) -> Result<TrainBench, AgentErro
         env_wall_s,
         observe_s,
         learner,
-        other_s: (wall_s - accounted).max(0.0),
+        other_s: (!opts.overlap).then(|| (wall_s - accounted).max(0.0)),
         peak_rss_mib: peak_rss_mib(),
     })
 }

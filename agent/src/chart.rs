@@ -264,3 +264,67 @@ pub fn plot_training(episodes: &[EpisodeRecord], path: &Path) -> Result<(), Agen
     ];
     save(&panels, "episode", path)
 }
+
+/// Writes the completed training laps' times against training time
+/// (minutes of the run's own clock, [`EpisodeRecord::elapsed_s`]) to
+/// `path` as a PNG: `lap_times.png` of `chicane train`, the learning curve
+/// of the racing benchmark (lap time against wall time).
+///
+/// # Errors
+/// [`AgentError::Io`] naming the file that could not be written.
+pub fn plot_lap_times(episodes: &[EpisodeRecord], path: &Path) -> Result<(), AgentError> {
+    save(&[lap_time_panel(episodes)], "training time (min)", path)
+}
+
+/// `(training time (min), lap time (s))` of each completed lap.
+fn lap_time_panel(episodes: &[EpisodeRecord]) -> Panel<'static> {
+    Panel {
+        title: "lap time (s), completed training laps",
+        points: episodes
+            .iter()
+            .filter_map(|e| Some((e.elapsed_s / 60.0, e.lap_time?)))
+            .collect(),
+        y_range: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chicane_sim::EpisodeStatus;
+
+    fn episode(elapsed_s: f64, lap_time: Option<f64>) -> EpisodeRecord {
+        EpisodeRecord {
+            episode: 0,
+            iteration: 0,
+            steps: 10,
+            reward: 1.0,
+            progress: if lap_time.is_some() { 100.0 } else { 40.0 },
+            status: if lap_time.is_some() {
+                EpisodeStatus::LapComplete
+            } else {
+                EpisodeStatus::OffTrack
+            },
+            lap_time,
+            elapsed_s,
+            track: "reinvent_base".into(),
+        }
+    }
+
+    #[test]
+    fn lap_times_are_plotted_against_minutes_of_training() {
+        let eps = [
+            episode(30.0, None),
+            episode(90.0, Some(12.5)),
+            episode(300.0, Some(9.75)),
+        ];
+        assert_eq!(lap_time_panel(&eps).points, [(1.5, 12.5), (5.0, 9.75)]);
+        let dir = std::env::temp_dir().join(format!("chicane-laps-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("lap_times.png");
+        plot_lap_times(&eps, &path).unwrap();
+        let img = image::open(&path).unwrap();
+        assert_eq!((img.width(), img.height()), (W, PANEL_H));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -41,8 +41,13 @@ pub struct TrainerState {
     pub laps: u64,
     /// The trainer's ChaCha8 seed.
     pub rng_seed: u64,
-    /// The trainer's ChaCha8 word position.
+    /// The trainer's ChaCha8 word position (the update's stream: minibatch
+    /// shuffles).
     pub rng_word_pos: u128,
+    /// The word position of the rollouts' stream (stream 1 of the same
+    /// seed: action sampling); 0 in checkpoints older than it.
+    #[serde(default)]
+    pub rollout_rng_word_pos: u128,
 }
 
 /// Writes `bytes` to `path` atomically (a temporary file beside it, then rename).

@@ -37,7 +37,9 @@ mod training_run;
 
 pub use bench::{TrainBench, bench_train, peak_rss_mib};
 pub use burn;
-pub use chart::{Panel, plot_training, read_episodes, render as render_chart, save as save_chart};
+pub use chart::{
+    Panel, plot_lap_times, plot_training, read_episodes, render as render_chart, save as save_chart,
+};
 pub use checkpoint::{
     AgentSpec, TrainerState, latest_checkpoint, list_checkpoints, read_agent_spec, read_state,
 };

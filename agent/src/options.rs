@@ -90,6 +90,13 @@ pub struct TrainOptions {
     /// The learner acts and updates on chicane's native CPU kernels:
     /// device `cpu` with a network they cover (camera-only CNNs).
     pub native: bool,
+    /// The local trainer collects the next rollout while the update on the
+    /// last one runs (Sample Factory's double-buffered sampling, Petrenko
+    /// et al. 2020): the acting policy is then one update behind the
+    /// learner, which PPO's ratio to the acting policy's log-probabilities
+    /// corrects. Deterministic either way (the lag is always one update).
+    /// Default on; `false` (`--sequential`) takes turns as DeepRacer does.
+    pub overlap: bool,
     /// Checkpoints kept. Default 3.
     pub checkpoints_kept: usize,
     /// GAE lambda. Default 0.95.

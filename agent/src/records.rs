@@ -37,7 +37,10 @@ pub struct WorkerEpisode {
 pub struct EpisodeRecord {
     /// Episode index (0-based, over the whole run).
     pub episode: u64,
-    /// The PPO iteration whose policy drove it.
+    /// The iteration of the rollout it ended in (0-based, as DeepRacer's
+    /// `N-iteration.csv`): its policy is the one after this many updates,
+    /// or one fewer when rollouts overlap updates
+    /// ([`crate::TrainOptions::overlap`]).
     pub iteration: u64,
     /// Steps taken.
     pub steps: u64,
@@ -61,9 +64,10 @@ pub struct EpisodeRecord {
 pub struct IterationRecord {
     /// Iteration index (1-based: the number of updates done).
     pub iteration: u64,
-    /// Episodes finished so far.
+    /// Episodes finished so far, up to the end of the rollout this update
+    /// learnt from (an overlapping rollout's are the next iteration's).
     pub episodes: u64,
-    /// Env steps so far.
+    /// Env steps so far, up to the same point as `episodes`.
     pub total_steps: u64,
     /// Env steps per second over this iteration, including inference and
     /// the update.

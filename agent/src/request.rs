@@ -71,6 +71,10 @@ pub struct RunRequest {
     /// Update every N steps per env instead of every
     /// `num_episodes_between_training` episodes.
     pub steps_per_update: Option<usize>,
+    /// Collect and update in turns, the acting policy always the latest
+    /// ([`TrainOptions::overlap`] off); default: the next rollout is
+    /// collected while the update runs.
+    pub sequential: bool,
 }
 
 /// A training run resolved and checked: the run config and the options,
@@ -372,6 +376,7 @@ impl RunRequest {
                 device_kind,
                 device,
                 native: device_kind == DeviceKind::Cpu && crate::native::covers(&spec.network),
+                overlap: !self.sequential,
                 checkpoints_kept: 3,
                 gae_lambda: 0.95,
                 remote: None,

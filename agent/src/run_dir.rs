@@ -8,6 +8,7 @@
 //! metrics.jsonl                one JSON object per episode, iteration and note
 //! training_metrics.json        DeepRacer's training metrics
 //! training.png                 reward, progress and lap time per episode
+//! lap_times.png                lap time against training time
 //! training-simtrace/N-iteration.csv   DeepRacer's sim-traces
 //! checkpoints/iter-NNNNNN/, checkpoints/latest
 //! evaluation-YYYYMMDDHHMMSS/   one per evaluation (DRfC's layout)
@@ -119,6 +120,12 @@ impl RunDir {
     /// `training.png`: the training chart.
     pub fn training_chart(&self) -> PathBuf {
         self.root.join("training.png")
+    }
+
+    /// `lap_times.png`: the completed training laps' times against
+    /// training time.
+    pub fn lap_time_chart(&self) -> PathBuf {
+        self.root.join("lap_times.png")
     }
 
     /// `training-simtrace/`: DeepRacer's training sim-traces.

@@ -51,6 +51,17 @@ fn append_trace(dir: &Path, index: u64, episode: u64, rows: &[String]) -> Result
     file.write_all(text.as_bytes()).map_err(io_err(&path))
 }
 
+/// The counters and DeepRacer metrics as a rollout ended: what the
+/// iteration that learns from it checkpoints and reports, even when the
+/// next rollout has moved the live counters on meanwhile (overlap).
+#[derive(Debug, Clone)]
+pub(crate) struct RolloutEnd {
+    /// The counters (`iteration` already counting the update to come).
+    pub state: TrainerState,
+    /// How many of `training_metrics.json`'s episodes had ended.
+    dr_metrics: usize,
+}
+
 /// The logs and counters of a training run (everything but the network).
 pub(crate) struct RunLog {
     pub dir: RunDir,
@@ -188,13 +199,23 @@ impl RunLog {
         self.metrics.flush().map_err(io_err(&self.dir.metrics()))
     }
 
-    /// Rewrites DeepRacer's `training_metrics.json` (atomically).
+    /// The counters and metrics now, as a rollout ends.
+    pub fn rollout_end(&self) -> RolloutEnd {
+        RolloutEnd {
+            state: self.state.clone(),
+            dr_metrics: self.dr_metrics.len(),
+        }
+    }
+
+    /// Rewrites DeepRacer's `training_metrics.json` (atomically) with the
+    /// episodes that had ended at `end`.
     ///
     /// # Errors
     /// An I/O error naming the file.
-    pub fn write_deepracer_metrics(&self) -> Result<(), AgentError> {
+    pub fn write_deepracer_metrics(&self, end: &RolloutEnd) -> Result<(), AgentError> {
+        let ended = end.dr_metrics.min(self.dr_metrics.len());
         let dr = serde_json::json!({
-            "metrics": &self.dr_metrics,
+            "metrics": &self.dr_metrics[..ended],
             "version": "2",
             "best_model_metric": "progress",
         });

@@ -7,7 +7,7 @@ use crate::checkpoint::{
     AgentSpec, TrainerState, latest_checkpoint, read_state, save_checkpoint, write_atomic,
 };
 use crate::error::{AgentError, io_err};
-use crate::learner::{Learner, Rollout};
+use crate::learner::{Learner, Rollout, UpdateStats};
 use crate::options::{StopConditions, StopReason};
 use crate::records::EpisodeRecord;
 use crate::records::IterationRecord;
@@ -15,7 +15,7 @@ use crate::records::WorkerEpisode;
 use crate::request::RunPlan;
 use crate::rollout::{RolloutBatch, RolloutWorker};
 use crate::run_dir::RunDir;
-use crate::run_log::RunLog;
+use crate::run_log::{RolloutEnd, RunLog};
 use crate::spec::{agent_spec, model_metadata, ppo_from_run};
 use chicane_config::ResolvedRun;
 use rand::SeedableRng;
@@ -26,7 +26,11 @@ use std::time::Instant;
 /// The learner's side of a training run.
 pub struct TrainingRun {
     pub(crate) learner: Learner,
+    /// The update's random stream (minibatch shuffles).
     pub(crate) rng: ChaCha8Rng,
+    /// The local rollouts' random stream (action sampling): its own, so
+    /// that a rollout can sample while an update shuffles.
+    pub(crate) rollout_rng: ChaCha8Rng,
     pub(crate) log: RunLog,
     spec: AgentSpec,
     reset_seed: u64,
@@ -107,12 +111,16 @@ impl TrainingRun {
         write_atomic(&dir.agent_json(), &json_bytes(&dir.agent_json(), &spec)?)?;
         let mut rng = ChaCha8Rng::seed_from_u64(state.rng_seed);
         rng.set_word_pos(state.rng_word_pos);
+        let mut rollout_rng = ChaCha8Rng::seed_from_u64(state.rng_seed);
+        rollout_rng.set_stream(1);
+        rollout_rng.set_word_pos(state.rollout_rng_word_pos);
         let reset_seed = run
             .seed
             .wrapping_add(state.iteration.wrapping_mul(1_000_003));
         Ok(TrainingRun {
             learner,
             rng,
+            rollout_rng,
             spec,
             reset_seed,
             checkpoints_kept: opts.checkpoints_kept,
@@ -186,33 +194,66 @@ impl TrainingRun {
     /// [`AgentError::NonFinite`] (the last good checkpoint is kept) or an
     /// I/O error naming the file.
     pub fn update(&mut self, rollout: &Rollout) -> Result<(IterationRecord, PathBuf), AgentError> {
+        let (finished, end) = self.end_rollout();
         let update = self.learner.update(rollout, &mut self.rng)?;
+        self.finish_iteration(update, finished, end)
+    }
+
+    /// Ends the rollout an update is about to learn from: its episodes
+    /// (those recorded since the last call) and the counters as it ended,
+    /// with `state.iteration` moved on to count that update, so that the
+    /// next rollout's episodes belong to the next iteration.
+    pub(crate) fn end_rollout(&mut self) -> (Vec<EpisodeRecord>, RolloutEnd) {
+        self.log.state.iteration += 1;
+        self.log.state.rollout_rng_word_pos = self.rollout_rng.get_word_pos();
+        (
+            std::mem::take(&mut self.log.finished),
+            self.log.rollout_end(),
+        )
+    }
+
+    /// The rest of an iteration after its update: a checkpoint and the
+    /// iteration's line in the logs, with `finished` and `end` from
+    /// [`TrainingRun::end_rollout`] before the update. The checkpoint
+    /// holds `end`'s counters, not the live ones, which an overlapping
+    /// rollout has moved on: a run resumed from it collects that rollout
+    /// again, and `training_metrics.json` lists its episodes only once.
+    ///
+    /// # Errors
+    /// An I/O error naming the file.
+    pub(crate) fn finish_iteration(
+        &mut self,
+        update: UpdateStats,
+        finished: Vec<EpisodeRecord>,
+        end: RolloutEnd,
+    ) -> Result<(IterationRecord, PathBuf), AgentError> {
         let log = &mut self.log;
-        log.state.iteration += 1;
-        log.state.elapsed_s = log.elapsed();
-        log.state.rng_word_pos = self.rng.get_word_pos();
-        let ckpt = save_checkpoint(&log.dir, &self.learner, &log.state, self.checkpoints_kept)?;
-        let finished = std::mem::take(&mut log.finished);
+        let mut state = end.state.clone();
+        state.elapsed_s = log.elapsed();
+        state.rng_word_pos = self.rng.get_word_pos();
+        let ckpt = save_checkpoint(&log.dir, &self.learner, &state, self.checkpoints_kept)?;
+        log.state.elapsed_s = state.elapsed_s;
+        log.state.rng_word_pos = state.rng_word_pos;
         log.last_iteration_episodes = finished.len();
         let n_eps = finished.len().max(1) as f64;
         let rec = IterationRecord {
-            iteration: log.state.iteration,
-            episodes: log.state.episodes,
-            total_steps: log.state.total_steps,
-            steps_per_s: (log.state.total_steps - log.steps_before) as f64
+            iteration: state.iteration,
+            episodes: state.episodes,
+            total_steps: state.total_steps,
+            steps_per_s: (state.total_steps - log.steps_before) as f64
                 / log.iter_started.elapsed().as_secs_f64().max(1e-9),
             mean_reward: finished.iter().map(|e| e.reward).sum::<f64>() / n_eps,
             mean_progress: finished.iter().map(|e| e.progress).sum::<f64>() / n_eps,
             laps: finished.iter().filter(|e| e.lap_time.is_some()).count() as u64,
-            best_lap: log.state.best_lap,
+            best_lap: state.best_lap,
             update,
-            elapsed_s: log.state.elapsed_s,
+            elapsed_s: state.elapsed_s,
         };
         log.write_line(&serde_json::json!({"type": "iteration", "record": &rec}))?;
         log.flush()?;
-        log.write_deepracer_metrics()?;
+        log.write_deepracer_metrics(&end)?;
         log.iter_started = Instant::now();
-        log.steps_before = log.state.total_steps;
+        log.steps_before = state.total_steps;
         Ok((rec, ckpt))
     }
 
@@ -240,6 +281,29 @@ impl TrainingRun {
     /// Why training should stop after the iteration `rec`, if it should:
     /// the plan's time, episode, score and progress limits.
     pub fn stop_reason(&self, rec: &IterationRecord) -> Option<StopReason> {
+        let means =
+            (self.log.last_iteration_episodes > 0).then_some((rec.mean_reward, rec.mean_progress));
+        self.stop_reason_of(means)
+    }
+
+    /// Why training should stop once the update on the rollout that
+    /// finished `episodes` is done: known before that update runs, so the
+    /// local trainer knows whether to collect another rollout meanwhile.
+    pub(crate) fn stop_after(&self, episodes: &[EpisodeRecord]) -> Option<StopReason> {
+        let n = episodes.len() as f64;
+        let means = (!episodes.is_empty()).then(|| {
+            (
+                episodes.iter().map(|e| e.reward).sum::<f64>() / n,
+                episodes.iter().map(|e| e.progress).sum::<f64>() / n,
+            )
+        });
+        self.stop_reason_of(means)
+    }
+
+    /// The stop conditions against the clock, the episode count and the
+    /// last rollout's `(mean reward, mean progress %)` (none without
+    /// finished episodes).
+    fn stop_reason_of(&self, means: Option<(f64, f64)>) -> Option<StopReason> {
         let s = &self.stop;
         if s.max_time.is_some_and(|t| self.log.started.elapsed() >= t) {
             return Some(StopReason::MaxTime);
@@ -247,13 +311,11 @@ impl TrainingRun {
         if s.max_episodes.is_some_and(|m| self.log.state.episodes >= m) {
             return Some(StopReason::MaxEpisodes);
         }
-        if self.log.last_iteration_episodes > 0 {
-            if s.target_avg_score.is_some_and(|v| rec.mean_reward >= v) {
+        if let Some((reward, progress)) = means {
+            if s.target_avg_score.is_some_and(|v| reward >= v) {
                 return Some(StopReason::AvgScore);
             }
-            if s.target_avg_progress
-                .is_some_and(|p| rec.mean_progress >= p)
-            {
+            if s.target_avg_progress.is_some_and(|p| progress >= p) {
                 return Some(StopReason::AvgProgress);
             }
         }
@@ -291,6 +353,7 @@ impl TrainingRun {
         let log = &mut self.log;
         log.state.elapsed_s = log.elapsed();
         log.state.rng_word_pos = self.rng.get_word_pos();
+        log.state.rollout_rng_word_pos = self.rollout_rng.get_word_pos();
         log.flush()?;
         save_checkpoint(&log.dir, &self.learner, &log.state, self.checkpoints_kept)
     }

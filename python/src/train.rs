@@ -350,14 +350,16 @@ impl RustLearner {
         Ok(ckpt.display().to_string())
     }
 
-    /// Writes `training.png` (reward, progress, lap time per episode) in
-    /// the run folder from its `metrics.jsonl`; returns its path.
+    /// Writes `training.png` (reward, progress, lap time per episode) and
+    /// `lap_times.png` (lap time against training time) in the run folder
+    /// from its `metrics.jsonl`; returns the first's path.
     fn plot(&self) -> PyResult<String> {
         let tr = self.run.lock().map_err(poisoned)?;
         let dir = tr.run_dir();
         let episodes = chicane_agent::read_episodes(&dir.metrics());
         let path = dir.training_chart();
         chicane_agent::plot_training(&episodes, &path).map_err(py_err)?;
+        chicane_agent::plot_lap_times(&episodes, &dir.lap_time_chart()).map_err(py_err)?;
         Ok(path.display().to_string())
     }
 }

@@ -80,7 +80,7 @@ def test_two_workers_on_two_nodes_train(cluster, tmp_path):
         assert len(episodes) >= 2 * 2 * 2
         assert summary.total_steps == sum(sum(r["batch_env_steps"]) for r in summary.records)
         # the same run folder as `chicane train`
-        for f in ["run.toml", "agent.json", "model_metadata.json", "training_metrics.json", "training.png"]:
+        for f in ["run.toml", "agent.json", "model_metadata.json", "training_metrics.json", "training.png", "lap_times.png"]:
             assert (run / f).is_file(), f
         assert (run / "checkpoints" / "iter-000002" / "model.bpk").is_file()
         traced = set()

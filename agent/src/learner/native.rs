@@ -247,6 +247,19 @@ impl NativeState {
         }))
     }
 
+    /// A copy of the parameters that can act (forward passes) but not
+    /// learn: no optimizer state, gradient or shard buffers.
+    pub fn actor(&self) -> NativeState {
+        NativeState {
+            layout: self.layout.clone(),
+            params: self.params.clone(),
+            adam: Adam::new(0),
+            grads: Vec::new(),
+            shards: Vec::new(),
+            infer: std::sync::Mutex::new(Cache::default()),
+        }
+    }
+
     /// Re-reads the parameters from `model` (after loading weights).
     ///
     /// # Errors
