@@ -27,8 +27,10 @@ mkdir -p "$out"
 track=${TRACK:-../shared/data/deepracer/tracks/reinvent_base.npy}
 "$bin" sim drive --track "$track" --driver racing-line --json > "$out/reference.json"
 echo "racing-line reference: $(python3 -c "import json,sys; d=json.load(open('$out/reference.json')); print(d['lap_times_s'], 'predicted', d['predicted_lap_s'])")"
+runs=()
 for r in "${recipes[@]}"; do
   run="$out/$r"
+  runs+=("$run")
   rm -rf "$run"
   /usr/bin/time -f "%M KiB peak RSS" "$bin" train "examples/race/$r.toml" --track "$track" --out "$run" \
     --max-time "${minutes}m" --max-episodes 100000000 --quiet 2> "$out/$r.train.err" | tail -3
@@ -46,3 +48,6 @@ PY
   cp "$run/lap_times.png" "$out/$r.lap_times.png"
   tail -1 "$out/$r.train.err"
 done
+# the recipes side by side: their training laps, and one chart of lap time
+# against training time on shared axes
+"$bin" compare "${runs[@]}" --out "$out/lap_times.png"

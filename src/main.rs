@@ -6,6 +6,7 @@
 
 mod action_space_cmd;
 mod bench_cmd;
+mod compare_cmd;
 mod config_cmd;
 mod evaluate_cmd;
 mod export_cmd;
@@ -34,6 +35,8 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// Time laps with a trained run's policy (DeepRacer-style evaluation).
     Evaluate(evaluate_cmd::EvaluateArgs),
+    /// Compare training runs: their laps in a table, lap time against training time in a PNG.
+    Compare(compare_cmd::CompareArgs),
     /// Export a trained run for a car: chicane-car's ONNX bundle, or the stock DeepRacer car's model.
     Export(export_cmd::ExportArgs),
     /// Import a DeepRacer model (frozen graph + model_metadata.json) as a run.
@@ -61,6 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train_cmd::run(args),
         Command::Evaluate(args) => evaluate_cmd::run(args),
+        Command::Compare(args) => compare_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::ImportModel(args) => import_cmd::run(args),
         Command::Track(cmd) => track_cmd::run(cmd),

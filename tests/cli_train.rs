@@ -1,5 +1,5 @@
-//! End-to-end tests of `chicane train` and `chicane evaluate`: outputs,
-//! resume, clone, refusal of corrupt checkpoints, determinism.
+//! End-to-end tests of `chicane train`, `chicane evaluate` and `chicane
+//! compare`: outputs, resume, clone, refusal of corrupt checkpoints, determinism.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use serde_json::Value;
@@ -330,6 +330,56 @@ fn clone_and_evaluate() {
     assert_eq!(trace.lines().next(), Some(chicane_sim::SIMTRACE_HEADER));
     assert!(trace.lines().count() > 10);
     assert!(rec.join("camera.gif").is_file() && rec.join("top_down.gif").is_file());
+
+    // the two runs compared from the folder they are in, by relative paths
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chicane"))
+        .current_dir(&dir)
+        .args(["compare", "src", "dst", "--out", "compare.png", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, (name, run)) in rows.iter().zip([("src", &src), ("dst", &dst)]) {
+        assert_eq!(row["run"], name);
+        let eps = metrics(run, "episode");
+        let laps: Vec<f64> = eps
+            .iter()
+            .filter_map(|e| e["record"]["lap_time"].as_f64())
+            .collect();
+        let s = &row["summary"];
+        assert!(!eps.is_empty());
+        assert_eq!(s["episodes"].as_u64(), Some(eps.len() as u64), "{row}");
+        assert_eq!(s["laps"].as_u64(), Some(laps.len() as u64), "{row}");
+        assert_eq!(
+            s["elapsed_s"].as_f64(),
+            eps.last().unwrap()["record"]["elapsed_s"].as_f64(),
+            "{row}"
+        );
+        assert_eq!(
+            s["best_lap_s"].as_f64(),
+            laps.iter().copied().reduce(f64::min),
+            "{row}"
+        );
+    }
+    let img = image::open(dir.join("compare.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (900, 460), "a panel per run");
+    // a folder that is not a run is named, and nothing is written
+    let nope = dir.join("nope");
+    let err = fails(&[
+        "compare",
+        src.to_str().unwrap(),
+        nope.to_str().unwrap(),
+        "--out",
+        dir.join("none.png").to_str().unwrap(),
+    ]);
+    assert!(err.contains("nope") && err.contains("run.toml"), "{err}");
+    assert!(!dir.join("none.png").exists());
 }
 
 #[test]

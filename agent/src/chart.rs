@@ -276,8 +276,37 @@ pub fn plot_lap_times(episodes: &[EpisodeRecord], path: &Path) -> Result<(), Age
     save(&[lap_time_panel(episodes)], "training time (min)", path)
 }
 
+/// Writes several runs' completed training laps against training time to
+/// `path` as a PNG, one panel per run (titled with its name), all on the
+/// same axes so that the curves compare: `chicane compare`, and the
+/// racing benchmark's recipes side by side.
+///
+/// # Errors
+/// [`AgentError::Io`] naming the file that could not be written.
+pub fn plot_lap_time_comparison(
+    runs: &[(&str, &[EpisodeRecord])],
+    path: &Path,
+) -> Result<(), AgentError> {
+    let titles: Vec<String> = runs
+        .iter()
+        .map(|(name, _)| format!("{name}: lap time (s), completed training laps"))
+        .collect();
+    let mut panels: Vec<Panel<'_>> = runs.iter().map(|(_, eps)| lap_time_panel(eps)).collect();
+    let laps = || panels.iter().flat_map(|p| p.points.iter().map(|q| q.1));
+    let (lo, hi) = (
+        laps().fold(f64::INFINITY, f64::min),
+        laps().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let y_range = (lo.is_finite() && hi > lo).then_some((lo, hi));
+    for (panel, title) in panels.iter_mut().zip(&titles) {
+        panel.title = title;
+        panel.y_range = y_range;
+    }
+    save(&panels, "training time (min)", path)
+}
+
 /// `(training time (min), lap time (s))` of each completed lap.
-fn lap_time_panel(episodes: &[EpisodeRecord]) -> Panel<'static> {
+fn lap_time_panel<'a>(episodes: &[EpisodeRecord]) -> Panel<'a> {
     Panel {
         title: "lap time (s), completed training laps",
         points: episodes
@@ -326,5 +355,25 @@ mod tests {
         let img = image::open(&path).unwrap();
         assert_eq!((img.width(), img.height()), (W, PANEL_H));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn compared_runs_share_the_lap_time_axis() {
+        let fast = [episode(60.0, Some(7.0)), episode(120.0, Some(6.5))];
+        let slow = [episode(30.0, None), episode(600.0, Some(11.0))];
+        let dir = std::env::temp_dir().join(format!("chicane-compare-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("compare.png");
+        plot_lap_time_comparison(&[("fast", &fast[..]), ("slow", &slow[..])], &path).unwrap();
+        let img = image::open(&path).unwrap();
+        assert_eq!((img.width(), img.height()), (W, 2 * PANEL_H));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let s = crate::LapSummary::of(&slow);
+        assert_eq!((s.episodes, s.laps, s.elapsed_s), (2, 1, 600.0));
+        assert_eq!((s.first_lap_at_s, s.best_lap_s), (Some(600.0), Some(11.0)));
+        let f = crate::LapSummary::of(&fast);
+        assert_eq!((f.best_lap_s, f.last_laps_mean_s), (Some(6.5), Some(6.75)));
+        let none = crate::LapSummary::of(&[]);
+        assert_eq!((none.laps, none.best_lap_s, none.elapsed_s), (0, None, 0.0));
     }
 }

@@ -38,7 +38,8 @@ mod training_run;
 pub use bench::{TrainBench, bench_train, peak_rss_mib};
 pub use burn;
 pub use chart::{
-    Panel, plot_lap_times, plot_training, read_episodes, render as render_chart, save as save_chart,
+    Panel, plot_lap_time_comparison, plot_lap_times, plot_training, read_episodes,
+    render as render_chart, save as save_chart,
 };
 pub use checkpoint::{
     AgentSpec, TrainerState, latest_checkpoint, list_checkpoints, read_agent_spec, read_state,
@@ -69,7 +70,7 @@ pub use ppo::{
     PolicyObjective, PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy, gae,
     gaussian_log_prob_entropy, ppo_loss,
 };
-pub use records::{EpisodeRecord, IterationRecord, TrainSummary, WorkerEpisode};
+pub use records::{EpisodeRecord, IterationRecord, LapSummary, TrainSummary, WorkerEpisode};
 pub use remote::{RemoteRun, create_run_folder, fetch_input, open_run_folder, write_output};
 pub use request::{OutputPolicy, RunPlan, RunRequest};
 pub use rollout::{RolloutBatch, RolloutWorker};

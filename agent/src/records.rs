@@ -96,3 +96,45 @@ pub struct TrainSummary {
     /// The last checkpoint written.
     pub checkpoint: Option<PathBuf>,
 }
+
+/// A run's completed training laps, summed up (`chicane compare`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LapSummary {
+    /// Episodes logged.
+    pub episodes: u64,
+    /// Completed laps among them.
+    pub laps: u64,
+    /// Training time when the last episode finished (s, the run's own
+    /// clock, [`EpisodeRecord::elapsed_s`]); 0 without episodes.
+    pub elapsed_s: f64,
+    /// Training time when the first lap was completed (s).
+    pub first_lap_at_s: Option<f64>,
+    /// The fastest lap (s).
+    pub best_lap_s: Option<f64>,
+    /// The mean of the last [`LapSummary::LAST_LAPS`] laps, or of all of
+    /// them when there are fewer (s).
+    pub last_laps_mean_s: Option<f64>,
+}
+
+impl LapSummary {
+    /// How many of the last laps [`LapSummary::last_laps_mean_s`] averages.
+    pub const LAST_LAPS: usize = 100;
+
+    /// The summary of `episodes` (in the order logged).
+    pub fn of(episodes: &[EpisodeRecord]) -> LapSummary {
+        let laps: Vec<(f64, f64)> = episodes
+            .iter()
+            .filter_map(|e| Some((e.elapsed_s, e.lap_time?)))
+            .collect();
+        let last = &laps[laps.len().saturating_sub(Self::LAST_LAPS)..];
+        LapSummary {
+            episodes: episodes.len() as u64,
+            laps: laps.len() as u64,
+            elapsed_s: episodes.last().map_or(0.0, |e| e.elapsed_s),
+            first_lap_at_s: laps.first().map(|l| l.0),
+            best_lap_s: laps.iter().map(|l| l.1).reduce(f64::min),
+            last_laps_mean_s: (!last.is_empty())
+                .then(|| last.iter().map(|l| l.1).sum::<f64>() / last.len() as f64),
+        }
+    }
+}

@@ -235,15 +235,15 @@ impl TrainingRun {
         log.state.elapsed_s = state.elapsed_s;
         log.state.rng_word_pos = state.rng_word_pos;
         log.last_iteration_episodes = finished.len();
-        let n_eps = finished.len().max(1) as f64;
+        let (mean_reward, mean_progress) = episode_means(&finished).unwrap_or((0.0, 0.0));
         let rec = IterationRecord {
             iteration: state.iteration,
             episodes: state.episodes,
             total_steps: state.total_steps,
             steps_per_s: (state.total_steps - log.steps_before) as f64
                 / log.iter_started.elapsed().as_secs_f64().max(1e-9),
-            mean_reward: finished.iter().map(|e| e.reward).sum::<f64>() / n_eps,
-            mean_progress: finished.iter().map(|e| e.progress).sum::<f64>() / n_eps,
+            mean_reward,
+            mean_progress,
             laps: finished.iter().filter(|e| e.lap_time.is_some()).count() as u64,
             best_lap: state.best_lap,
             update,
@@ -290,14 +290,7 @@ impl TrainingRun {
     /// finished `episodes` is done: known before that update runs, so the
     /// local trainer knows whether to collect another rollout meanwhile.
     pub(crate) fn stop_after(&self, episodes: &[EpisodeRecord]) -> Option<StopReason> {
-        let n = episodes.len() as f64;
-        let means = (!episodes.is_empty()).then(|| {
-            (
-                episodes.iter().map(|e| e.reward).sum::<f64>() / n,
-                episodes.iter().map(|e| e.progress).sum::<f64>() / n,
-            )
-        });
-        self.stop_reason_of(means)
+        self.stop_reason_of(episode_means(episodes))
     }
 
     /// The stop conditions against the clock, the episode count and the
@@ -357,4 +350,16 @@ impl TrainingRun {
         log.flush()?;
         save_checkpoint(&log.dir, &self.learner, &log.state, self.checkpoints_kept)
     }
+}
+
+/// The mean reward and mean progress (%) of `episodes`; `None` when there
+/// are none.
+fn episode_means(episodes: &[EpisodeRecord]) -> Option<(f64, f64)> {
+    let n = episodes.len() as f64;
+    (!episodes.is_empty()).then(|| {
+        (
+            episodes.iter().map(|e| e.reward).sum::<f64>() / n,
+            episodes.iter().map(|e| e.progress).sum::<f64>() / n,
+        )
+    })
 }

@@ -120,6 +120,24 @@ pub struct LearnerTimings {
     pub optimizer_s: f64,
 }
 
+impl std::ops::AddAssign for LearnerTimings {
+    fn add_assign(&mut self, t: LearnerTimings) {
+        // destructured, so that a new field cannot be left out
+        let LearnerTimings {
+            inference_s,
+            batch_s,
+            forward_s,
+            backward_s,
+            optimizer_s,
+        } = t;
+        self.inference_s += inference_s;
+        self.batch_s += batch_s;
+        self.forward_s += forward_s;
+        self.backward_s += backward_s;
+        self.optimizer_s += optimizer_s;
+    }
+}
+
 impl std::fmt::Debug for Learner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Learner")
@@ -147,12 +165,7 @@ impl Learner {
 
     /// Adds `t` to the timings (an actor's, back from a rollout).
     pub(crate) fn add_timings(&self, t: LearnerTimings) {
-        let mut m = self.timings_mut();
-        m.inference_s += t.inference_s;
-        m.batch_s += t.batch_s;
-        m.forward_s += t.forward_s;
-        m.backward_s += t.backward_s;
-        m.optimizer_s += t.optimizer_s;
+        *self.timings_mut() += t;
     }
 
     /// A copy of this learner's current policy that acts (`act`, `values`)
