@@ -137,9 +137,9 @@ fn action_space_from_the_racing_line() {
         dir.join("reinvent_base.npy"),
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chicane"))
-        .current_dir(&dir)
-        .args([
+    let out = support::chicane_in(
+        &dir,
+        &[
             "action-space",
             "--from-raceline",
             "reinvent_base.npy",
@@ -147,9 +147,8 @@ fn action_space_from_the_racing_line() {
             "8",
             "--out",
             "model_metadata.json",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let v: Value =
@@ -235,11 +234,7 @@ fn action_space_from_several_racing_lines_both_directions() {
         ];
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--out", out]);
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_chicane"))
-            .current_dir(&dir)
-            .args(&args)
-            .output()
-            .unwrap();
+        let o = support::chicane_in(&dir, &args);
         let err = String::from_utf8_lossy(&o.stderr).to_string();
         assert!(o.status.success(), "{err}");
         err

@@ -5,9 +5,8 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 mod support;
-use support::temp_dir;
+use support::{chicane_in, temp_dir};
 
 fn shared() -> PathBuf {
     support::shared_track("reinvent_base")
@@ -40,15 +39,6 @@ fn custom_files(dir: &Path, metadata: &str) -> PathBuf {
     )
     .unwrap();
     cf
-}
-
-/// `chicane ARGS` run in `cwd`.
-fn chicane_in(cwd: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_chicane"))
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn train_in(cwd: &Path, config: &str, out: &str) -> std::process::Output {

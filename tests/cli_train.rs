@@ -332,11 +332,10 @@ fn clone_and_evaluate() {
     assert!(rec.join("camera.gif").is_file() && rec.join("top_down.gif").is_file());
 
     // the two runs compared from the folder they are in, by relative paths
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chicane"))
-        .current_dir(&dir)
-        .args(["compare", "src", "dst", "--out", "compare.png", "--json"])
-        .output()
-        .unwrap();
+    let out = support::chicane_in(
+        &dir,
+        &["compare", "src", "dst", "--out", "compare.png", "--json"],
+    );
     assert!(
         out.status.success(),
         "{}",

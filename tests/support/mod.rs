@@ -15,6 +15,16 @@ pub fn chicane(args: &[&str]) -> Output {
         .expect("the chicane binary runs")
 }
 
+/// Runs `chicane ARGS` with `cwd` as the working directory (relative
+/// paths as a user types them).
+pub fn chicane_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chicane"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("the chicane binary runs")
+}
+
 /// Runs `chicane ARGS`, which must succeed; returns stdout.
 pub fn ok(args: &[&str]) -> String {
     let out = chicane(args);
