@@ -67,8 +67,8 @@ pub use observer::{NoObserver, StepView, TrainObserver};
 pub use onnx::{OnnxModel, export_onnx};
 pub use options::{RolloutLength, StopConditions, StopReason, TrainOptions, parse_duration};
 pub use ppo::{
-    PolicyObjective, PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy, gae,
-    gaussian_log_prob_entropy, ppo_loss,
+    PolicyObjective, PpoConfig, PpoLoss, ValueLoss, categorical_log_prob_entropy,
+    clipped_gaussian_log_prob, gae, gaussian_log_prob_entropy, ppo_loss,
 };
 pub use records::{EpisodeRecord, IterationRecord, LapSummary, TrainSummary, WorkerEpisode};
 pub use remote::{RemoteRun, create_run_folder, fetch_input, open_run_folder, write_output};

@@ -179,7 +179,17 @@ pub fn categorical_log_prob_entropy(
 }
 
 /// Log-probabilities and entropies of a diagonal Gaussian policy with a
-/// state-independent log standard deviation.
+/// state-independent log standard deviation, whose samples the env clips
+/// to `[-1, 1]` (DeepRacer's continuous action space): the log-probability
+/// is the one of the action the env received, [`clipped_gaussian_log_prob`]
+/// of each dimension (Fujita & Maeda 2018, "Clipped Action Policy
+/// Gradient", ICML: a sample beyond a bound has the tail's probability
+/// mass, `ln Phi((-1 - mean) / sigma)` below -1 and
+/// `ln Phi((mean - 1) / sigma)` above 1; inside, the Gaussian density).
+/// The entropy is the unclipped Gaussian's. In f32 on the tensor backend,
+/// a tail's mass is floored at 1e-30 (log -69), which only a sample over
+/// about 5 standard deviations past a bound reaches; the native trainer's
+/// f64 [`clipped_gaussian_log_prob`] has no floor.
 ///
 /// # Shapes
 /// `mean`: `[N, D]`; `log_std`: `[D]`; `actions`: `[N, D]`. Returns
@@ -192,12 +202,27 @@ pub fn gaussian_log_prob_entropy(
     let [n, _] = mean.dims();
     let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
     let log_std2: Tensor<2> = log_std.clone().unsqueeze_dim(0);
-    let z = actions.sub(mean).div(log_std2.clone().exp());
-    let logp = z
+    let sigma = log_std2.clone().exp();
+    let z = actions.clone().sub(mean.clone()).div(sigma.clone());
+    let inside = z
         .square()
         .mul_scalar(-0.5)
         .sub(log_std2)
-        .sub_scalar(half_log_2pi)
+        .sub_scalar(half_log_2pi);
+    // ln Phi(t) = ln(0.5 (1 + erf(t / sqrt 2))), the standard normal's CDF
+    let log_cdf = |t: Tensor<2>| {
+        t.div_scalar(std::f64::consts::SQRT_2)
+            .erf()
+            .add_scalar(1.0)
+            .mul_scalar(0.5)
+            .clamp_min(1e-30)
+            .log()
+    };
+    let below = log_cdf(mean.clone().neg().sub_scalar(1.0).div(sigma.clone()));
+    let above = log_cdf(mean.sub_scalar(1.0).div(sigma));
+    let logp = inside
+        .mask_where(actions.clone().lower_equal_elem(-1.0), below)
+        .mask_where(actions.greater_equal_elem(1.0), above)
         .sum_dim(1)
         .flatten(0, 1);
     let entropy = log_std
@@ -207,6 +232,47 @@ pub fn gaussian_log_prob_entropy(
         .repeat_dim(0, n)
         .flatten(0, 1);
     (logp, entropy)
+}
+
+/// One dimension of [`gaussian_log_prob_entropy`]'s log-probability, in
+/// f64 inside, with its gradient: the sample `x` of `N(mean, sigma^2)`,
+/// `sigma = exp(log_std)`, as the env receives it, clipped to `[-1, 1]`
+/// (Fujita & Maeda 2018, "Clipped Action Policy Gradient", ICML, eq. 4):
+/// `ln Phi(a)` with `a = (-1 - mean) / sigma` for `x <= -1`,
+/// `ln Phi(b)` with `b = (mean - 1) / sigma` for `x >= 1`, and the
+/// Gaussian's log density inside. Returns
+/// `(log_prob, d log_prob / d mean, d log_prob / d log_std)`; in a tail
+/// `d/d mean = -+ lambda / sigma` and `d/d log_std = -t lambda` with
+/// `lambda = phi(t) / Phi(t)` (the inverse Mills ratio; its asymptote
+/// `-t` past `t = -30`, where `Phi` underflows).
+pub fn clipped_gaussian_log_prob(x: f32, mean: f32, log_std: f32) -> (f32, f32, f32) {
+    let (x, m, ls) = (f64::from(x), f64::from(mean), f64::from(log_std));
+    let sigma = ls.exp();
+    let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+    // (ln Phi(t), phi(t) / Phi(t))
+    let log_cdf_mills = |t: f64| {
+        if t > -30.0 {
+            let cdf = 0.5 * libm::erfc(-t / std::f64::consts::SQRT_2);
+            let log_pdf = -0.5 * t * t - half_log_2pi;
+            (cdf.ln(), (log_pdf - cdf.ln()).exp())
+        } else {
+            // Phi(t) ~ phi(t) / -t (Abramowitz & Stegun 26.2.12)
+            (-0.5 * t * t - half_log_2pi - (-t).ln(), -t)
+        }
+    };
+    let (lp, d_mean, d_ls) = if x <= -1.0 {
+        let t = (-1.0 - m) / sigma;
+        let (lp, lambda) = log_cdf_mills(t);
+        (lp, -lambda / sigma, -t * lambda)
+    } else if x >= 1.0 {
+        let t = (m - 1.0) / sigma;
+        let (lp, lambda) = log_cdf_mills(t);
+        (lp, lambda / sigma, -t * lambda)
+    } else {
+        let z = (x - m) / sigma;
+        (-0.5 * z * z - ls - half_log_2pi, z / sigma, z * z - 1.0)
+    };
+    (lp as f32, d_mean as f32, d_ls as f32)
 }
 
 /// The parts of the PPO loss, as tensors (for the gradient) and numbers.

@@ -2,8 +2,8 @@
 
 use chicane_agent::burn::tensor::{Device, Int, Tensor, TensorData};
 use chicane_agent::{
-    PolicyObjective, PpoConfig, ValueLoss, categorical_log_prob_entropy, gae,
-    gaussian_log_prob_entropy, ppo_loss,
+    PolicyObjective, PpoConfig, ValueLoss, categorical_log_prob_entropy, clipped_gaussian_log_prob,
+    gae, gaussian_log_prob_entropy, ppo_loss,
 };
 
 fn dev() -> Device {
@@ -76,14 +76,102 @@ fn categorical_log_prob_and_entropy() {
 fn gaussian_log_prob_and_entropy() {
     let mean = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0], [1, 2]), &dev());
     let log_std = t1(&[0.0, (0.5f32).ln()]);
-    let act = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 1.5], [1, 2]), &dev());
+    let act = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, 0.5], [1, 2]), &dev());
     let (lp, ent) = gaussian_log_prob_entropy(mean, log_std, act);
     let c = 0.5 * (2.0 * std::f32::consts::PI).ln();
-    // dim 0: z = 1, std 1; dim 1: z = 1, std 0.5
-    let want = (-0.5 - c) + (-0.5 - 0.5f32.ln() - c);
+    // inside [-1, 1], the density: dim 0: z = 0.5, std 1; dim 1: z = -1, std 0.5
+    let want = (-0.125 - c) + (-0.5 - 0.5f32.ln() - c);
     assert!(close(vec1(lp)[0], want));
     let h = (0.5 + c) + (0.5 + 0.5f32.ln() + c);
     assert!(close(vec1(ent)[0], h));
+}
+
+/// ln Phi(t) of the standard normal, from Python's `math.erfc`.
+const LN_PHI_MINUS_1: f32 = -1.841_021_6;
+const LN_PHI_MINUS_3: f32 = -6.607_726;
+
+#[test]
+fn clipped_actions_have_the_tail_mass() {
+    // Fujita & Maeda 2018: past a bound, the probability of the bound
+    // mean 0, std 1, beyond 1: P = Phi(-1)
+    let (lp, _, _) = clipped_gaussian_log_prob(1.5, 0.0, 0.0);
+    assert!(close(lp, LN_PHI_MINUS_1), "{lp}");
+    // on the bound itself, the same mass
+    assert!(close(
+        clipped_gaussian_log_prob(1.0, 0.0, 0.0).0,
+        LN_PHI_MINUS_1
+    ));
+    // mean 0.5, std 0.5, below -1: P = Phi((-1 - 0.5) / 0.5) = Phi(-3)
+    let (lp, _, _) = clipped_gaussian_log_prob(-2.0, 0.5, 0.5f32.ln());
+    assert!((lp - LN_PHI_MINUS_3).abs() < 1e-4, "{lp}");
+    // mean on the bound: half the mass is past it
+    assert!(close(
+        clipped_gaussian_log_prob(3.0, 1.0, -1.0).0,
+        0.5f32.ln()
+    ));
+    // inside, the density
+    let c = 0.5 * (2.0 * std::f32::consts::PI).ln();
+    assert!(close(
+        clipped_gaussian_log_prob(0.5, 0.0, 0.0).0,
+        -0.125 - c
+    ));
+    // far tails stay finite: t = -40, ln Phi(t) = -804.61 (A&S 26.2.12)
+    let (lp, dm, dls) = clipped_gaussian_log_prob(-2.0, 0.0, (1.0f32 / 40.0).ln());
+    assert!((lp + 804.61).abs() < 0.01, "{lp}");
+    // lambda -> -t = 40: d/d mean = -lambda / sigma (a higher mean leaves
+    // less mass below -1), d/d log_std = -t lambda
+    assert!(
+        (dm + 1600.0).abs() < 1.0 && (dls - 1600.0).abs() < 1.0,
+        "{dm} {dls}"
+    );
+}
+
+#[test]
+fn clipped_gaussian_gradient_matches_finite_differences() {
+    let h = 1e-3f64;
+    // inside, both tails, near and past the bounds, wide and narrow
+    for &(x, m, ls) in &[
+        (0.3f32, -0.2f32, -0.5f32),
+        (1.7, 0.4, -0.5),
+        (-1.2, 0.9, -1.0),
+        (1.0, 1.3, 0.2),
+        (-5.0, -0.8, -2.0),
+        (2.0, -0.5, -1.5),
+    ] {
+        let (_, dm, dls) = clipped_gaussian_log_prob(x, m, ls);
+        let f = |m: f64, ls: f64| f64::from(clipped_gaussian_log_prob(x, m as f32, ls as f32).0);
+        let (m64, ls64) = (f64::from(m), f64::from(ls));
+        let fd_m = (f(m64 + h, ls64) - f(m64 - h, ls64)) / (2.0 * h);
+        let fd_ls = (f(m64, ls64 + h) - f(m64, ls64 - h)) / (2.0 * h);
+        let tol = |g: f64| 2e-3 * g.abs().max(1.0);
+        assert!(
+            (f64::from(dm) - fd_m).abs() < tol(fd_m),
+            "d/d mean at {x} {m} {ls}: {dm} vs {fd_m}"
+        );
+        assert!(
+            (f64::from(dls) - fd_ls).abs() < tol(fd_ls),
+            "d/d log_std at {x} {m} {ls}: {dls} vs {fd_ls}"
+        );
+    }
+}
+
+#[test]
+fn tensor_and_scalar_clipped_log_probs_agree() {
+    // the burn learner's loss and the native trainer's, row by row
+    let xs = [-3.0f32, -1.0, -0.4, 0.0, 0.9, 1.0, 2.5, 7.0];
+    let ms = [0.2f32, -0.9, 0.1, 1.4, -0.3, 0.0, 0.95, -1.2];
+    let ls = -0.7f32;
+    let n = xs.len();
+    let mean = Tensor::<2>::from_data(TensorData::new(ms.to_vec(), [n, 1]), &dev());
+    let act = Tensor::<2>::from_data(TensorData::new(xs.to_vec(), [n, 1]), &dev());
+    let (lp, _) = gaussian_log_prob_entropy(mean, t1(&[ls]), act);
+    for (i, got) in vec1(lp).into_iter().enumerate() {
+        let want = clipped_gaussian_log_prob(xs[i], ms[i], ls).0;
+        assert!(
+            (got - want).abs() < 1e-4 * want.abs().max(1.0),
+            "row {i}: {got} vs {want}"
+        );
+    }
 }
 
 #[test]

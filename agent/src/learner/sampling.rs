@@ -3,6 +3,7 @@
 //! action onto the action space.
 
 use crate::net::HeadKind;
+use crate::ppo::clipped_gaussian_log_prob;
 use chicane_core::{Action, ActionSpace};
 use rand::Rng;
 
@@ -93,8 +94,10 @@ pub fn clipped_gaussian_mean(mean: f32, sigma: f32) -> f32 {
     e.clamp(-1.0, 1.0) as f32
 }
 
-/// Diagonal Gaussian sampling (Box-Muller). Returns `(sample, log_prob)`;
-/// `greedy` returns the mean action the env receives,
+/// Diagonal Gaussian sampling (Box-Muller). Returns `(sample, log_prob)`,
+/// the sample unclipped (the env clips it: [`to_action`]) and its
+/// log-probability the one of the clipped action
+/// ([`clipped_gaussian_log_prob`], as the loss computes it); `greedy` returns the mean action the env receives,
 /// [`clipped_gaussian_mean`] of each dimension (its `log_prob` is the
 /// density's at the distribution's mean).
 pub(super) fn sample_gaussian(
@@ -117,8 +120,9 @@ pub(super) fn sample_gaussian(
             let u1: f32 = rng.random::<f32>().max(1e-12);
             let u2: f32 = rng.random();
             let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos();
-            lp += -0.5 * z * z - ls - half_log_2pi;
-            m + ls.exp() * z
+            let x = m + ls.exp() * z;
+            lp += clipped_gaussian_log_prob(x, m, ls).0;
+            x
         })
         .collect();
     (x, lp)

@@ -3,7 +3,7 @@
 //! [`crate::ppo_loss`]: Schulman et al. 2017, with burn's Huber and
 //! entropy terms).
 
-use crate::ppo::{PolicyObjective, PpoConfig, ValueLoss};
+use crate::ppo::{PolicyObjective, PpoConfig, ValueLoss, clipped_gaussian_log_prob};
 
 /// The loss's parts and the gradients by the policy outputs, the values
 /// and (Gaussian heads) the log standard deviation.
@@ -50,6 +50,8 @@ pub(crate) fn loss_grad(
     };
     let half_log_2pi = 0.5 * (2.0 * std::f32::consts::PI).ln();
     let mut probs = vec![0.0f32; a];
+    // a Gaussian row's (d lp / d mean, d lp / d log_std) per dimension
+    let mut d_gauss = vec![(0.0f32, 0.0f32); a];
     for i in 0..b {
         let row = &out[i * a..(i + 1) * a];
         // log-probability and entropy
@@ -69,8 +71,9 @@ pub(crate) fn loss_grad(
             Some(ls) => {
                 let mut lp = 0.0;
                 for d in 0..a {
-                    let z = (raw[i * a + d] - row[d]) / ls[d].exp();
-                    lp += -0.5 * z * z - ls[d] - half_log_2pi;
+                    let (l, dm, dls) = clipped_gaussian_log_prob(raw[i * a + d], row[d], ls[d]);
+                    lp += l;
+                    d_gauss[d] = (dm, dls);
                 }
                 let h: f32 = ls.iter().map(|l| l + 0.5 + half_log_2pi).sum();
                 (lp, h)
@@ -130,12 +133,11 @@ pub(crate) fn loss_grad(
                     dp[k] = d_lp * (one - probs[k]) + beta / bf * probs[k] * (logp + ent);
                 }
             }
-            Some(ls) => {
+            Some(_) => {
                 for d in 0..a {
-                    let sigma = ls[d].exp();
-                    let z = (raw[i * a + d] - row[d]) / sigma;
-                    dp[d] = d_lp * z / sigma;
-                    g.d_log_std[d] += d_lp * (z * z - 1.0);
+                    let (dm, dls) = d_gauss[d];
+                    dp[d] = d_lp * dm;
+                    g.d_log_std[d] += d_lp * dls;
                 }
             }
         }
