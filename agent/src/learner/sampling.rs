@@ -97,9 +97,10 @@ pub fn clipped_gaussian_mean(mean: f32, sigma: f32) -> f32 {
 /// Diagonal Gaussian sampling (Box-Muller). Returns `(sample, log_prob)`,
 /// the sample unclipped (the env clips it: [`to_action`]) and its
 /// log-probability the one of the clipped action
-/// ([`clipped_gaussian_log_prob`], as the loss computes it); `greedy` returns the mean action the env receives,
-/// [`clipped_gaussian_mean`] of each dimension (its `log_prob` is the
-/// density's at the distribution's mean).
+/// ([`clipped_gaussian_log_prob`], as the loss computes it); `greedy`
+/// returns the mean action the env receives, [`clipped_gaussian_mean`] of
+/// each dimension (its `log_prob` is the density's at the distribution's
+/// mean).
 pub(super) fn sample_gaussian(
     mean: &[f32],
     log_std: &[f32],
