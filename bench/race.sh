@@ -6,7 +6,7 @@
 # per episode) and lap_times.png (lap time against training time) next to
 # the runs.
 #
-#   bench/race.sh OUT [MINUTES=20] [RECIPE...]   (recipes: run run_continuous)
+#   bench/race.sh OUT [MINUTES=20] [RECIPE...]   (recipes: run run_continuous run_sac)
 #   CHICANE_BIN=path/to/chicane bench/race.sh ...  (use a built binary)
 #   TRACK=../shared/data/deepracer/tracks/2022_reinvent_champ_ccw.npy bench/race.sh ...
 #     (the same recipes, unchanged but for the track: `chicane train --track`)
@@ -16,7 +16,7 @@ out=${1:?usage: bench/race.sh OUT [MINUTES] [RECIPE...]}
 minutes=${2:-20}
 shift $(( $# >= 2 ? 2 : 1 ))
 recipes=("$@")
-[ ${#recipes[@]} -eq 0 ] && recipes=(run run_continuous)
+[ ${#recipes[@]} -eq 0 ] && recipes=(run run_continuous run_sac)
 # CHICANE_BIN: a chicane binary already built (else this builds one)
 bin=${CHICANE_BIN:-}
 if [ -z "$bin" ]; then

@@ -1,7 +1,8 @@
 //! The run request, resolved once: DeepRacer `custom_files` folders given
 //! as users type them (relative, `./`, `../`, absolute) from a fresh
 //! working directory, and the errors every front end shares (a misspelt
-//! network, an unknown track, SAC metadata).
+//! network, an unknown track, SAC where it cannot train); DeepRacer's SAC
+//! metadata trains SAC.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
@@ -140,13 +141,53 @@ fn the_same_bad_input_gets_the_same_clear_error() {
         err.contains("did you mean `technical-loop`?") && err.contains("easy-oval"),
         "{err}"
     );
-    // SAC metadata is refused, never trained as PPO
-    let cf = custom_files(&dir, "model_metadata_sac.json");
-    let o = train_in(&dir, cf.to_str().unwrap(), "sac-run");
+    // SAC over a discrete action space, with lidar or on a burn device is
+    // refused with the way out, and nothing is written
+    std::fs::write(
+        dir.join("sac_discrete.toml"),
+        "training_algorithm = \"sac\"\n",
+    )
+    .unwrap();
+    let o = train_in(&dir, "sac_discrete.toml", "sac-discrete");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("training_algorithm `sac`"), "{err}");
-    assert!(!dir.join("sac-run").exists());
+    assert!(err.contains("needs a continuous action space"), "{err}");
+    assert!(!dir.join("sac-discrete").exists());
+    std::fs::write(
+        dir.join("sac_lidar.toml"),
+        "training_algorithm = \"sac\"\nsensor = [\"FRONT_FACING_CAMERA\", \"LIDAR\"]\n\
+         [action_space.continuous]\nsteering_angle = { low = -30, high = 30 }\n\
+         speed = { low = 0.5, high = 2 }\n",
+    )
+    .unwrap();
+    let o = train_in(&dir, "sac_lidar.toml", "sac-lidar");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("sac_lidar.toml") && err.contains("with lidar"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.join("sac_camera.toml"),
+        "training_algorithm = \"sac\"\n[action_space.continuous]\n\
+         steering_angle = { low = -30, high = 30 }\nspeed = { low = 0.5, high = 2 }\n",
+    )
+    .unwrap();
+    let o = chicane_in(
+        &dir,
+        &[
+            "train",
+            "sac_camera.toml",
+            "--device",
+            "flex",
+            "--out",
+            "sac-flex",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("use device cpu"), "{err}");
+    assert!(!dir.join("sac-flex").exists());
     // a bad device and a bad duration
     let o = chicane_in(&dir, &["train", "--device", "gpu0", "--out", "d"]);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -158,4 +199,58 @@ fn the_same_bad_input_gets_the_same_clear_error() {
     let o = chicane_in(&dir, &["train", "missing.toml"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
+}
+
+#[test]
+fn sac_custom_files_train_sac_evaluate_and_resume() {
+    let dir = temp_dir("sac");
+    // DeepRacer's own SAC model_metadata.json (continuous, sac) with its
+    // Python reward
+    custom_files(&dir, "model_metadata_sac.json");
+    let o = train_in(&dir, "custom_files", "sac-run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("by sac"), "{err}");
+    let run = dir.join("sac-run");
+    let meta = std::fs::read_to_string(run.join("model_metadata.json")).unwrap();
+    assert!(meta.contains("\"training_algorithm\": \"sac\""), "{meta}");
+    let agent = std::fs::read_to_string(run.join("agent.json")).unwrap();
+    assert!(agent.contains("squashed_gaussian"), "{agent}");
+    let ckpt = std::fs::read_to_string(run.join("checkpoints/latest")).unwrap();
+    let ckpt = run.join("checkpoints").join(ckpt.trim());
+    assert!(
+        ckpt.join("sac.native").is_file(),
+        "SAC's critics are checkpointed"
+    );
+    assert!(
+        !ckpt.join("optimizer.native").exists(),
+        "no PPO optimizer state"
+    );
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert!(
+        metrics.contains("\"temperature\""),
+        "SAC's update stats are logged"
+    );
+    // evaluated with the deterministic action, and resumed with its critics
+    let o = chicane_in(&dir, &["evaluate", "sac-run", "--laps", "1", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = chicane_in(
+        &dir,
+        &[
+            "train",
+            "--resume",
+            "--out",
+            "sac-run",
+            "--max-episodes",
+            "3",
+            "--quiet",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert!(
+        metrics.matches("\"type\":\"iteration\"").count() >= 2,
+        "{metrics}"
+    );
 }

@@ -1,6 +1,7 @@
 //! chicane-agent: the learning agent. burn policy/value networks
 //! (DeepRacer's camera networks, a small CPU network, an MLP), clipped PPO
-//! with GAE, the [`Learner`] that acts and updates, and training runs:
+//! with GAE, soft actor-critic ([`SacConfig`]), the [`Learner`] that acts
+//! and updates, and training runs:
 //! a [`RunRequest`] (what the user typed) resolved once into a [`RunPlan`],
 //! trained by [`train`] into a [`RunDir`].
 //!
@@ -31,6 +32,7 @@ mod request;
 mod rollout;
 mod run_dir;
 mod run_log;
+mod sac;
 mod spec;
 mod trainer;
 mod training_run;
@@ -48,7 +50,7 @@ pub use conditions::{ConditionCell, ConditionsFile, ConditionsReport, evaluate_c
 pub use deepracer::{
     CAR_FRAME, CarArchive, DeepRacerExport, DeepRacerGraph, ImportedModel, METADATA_JSON, MODEL_PB,
     PPO_POLICY_OUTPUT, SAC_POLICY_OUTPUT, camera_input_name, car_unsupported, check_car_archive,
-    export_deepracer, export_deepracer_graph, import_model,
+    export_deepracer, export_deepracer_graph, import_model, sac_camera_input_name,
 };
 pub use device::DeviceKind;
 pub use error::AgentError;
@@ -60,7 +62,7 @@ pub use evaluate::{
 pub use export::{CheckpointChoice, choose_checkpoint, export_bundle};
 pub use learner::{
     HostObs, Learner, LearnerTimings, PolicySample, Rollout, UpdateStats, clipped_gaussian_mean,
-    head_for,
+    head_for, head_for_algorithm,
 };
 pub use net::{ActorCritic, ActorCriticConfig, HeadKind, NetworkKind, ObsBatch};
 pub use observer::{NoObserver, StepView, TrainObserver};
@@ -75,6 +77,11 @@ pub use remote::{RemoteRun, create_run_folder, fetch_input, open_run_folder, wri
 pub use request::{OutputPolicy, RunPlan, RunRequest};
 pub use rollout::{RolloutBatch, RolloutWorker};
 pub use run_dir::{EvaluationDir, RunDir};
+pub use sac::{
+    LOG_STD_MAX, LOG_STD_MIN, SacConfig, SquashedSample, Temperature, actor_loss, clamp_log_std,
+    critic_loss, log_one_minus_tanh_sq, soft_q_target, soft_update, squashed_gaussian_log_prob,
+    squashed_gaussian_sample, temperature_loss,
+};
 pub use spec::{agent_spec, model_metadata, network_for, ppo_from_run};
 pub use trainer::train;
 pub use training_run::TrainingRun;

@@ -18,15 +18,50 @@ pub enum HeadKind {
     /// Logits over `n` discrete actions (categorical).
     Categorical(usize),
     /// The mean of a diagonal Gaussian over `n` dimensions in `[-1, 1]`
-    /// units, with a learned state-independent log standard deviation.
+    /// units, with a learned state-independent log standard deviation;
+    /// samples are clipped to `[-1, 1]` (PPO's continuous head).
     Gaussian(usize),
+    /// SAC's tanh-squashed Gaussian over `n` dimensions: the head outputs
+    /// the pre-tanh mean and the log standard deviation (`2n` values, both
+    /// state-dependent, the log std clamped to `[-20, 2]`), the action is
+    /// `tanh(mean + std * noise)` in `[-1, 1]` units (Haarnoja et al. 2018,
+    /// "Soft Actor-Critic", appendix C; rl_coach's `SACPolicyHead`, which
+    /// DeepRacer trains).
+    SquashedGaussian(usize),
 }
 
 impl HeadKind {
-    /// Number of policy outputs.
+    /// Number of policy outputs: `n` logits or means, `2n` (means, then
+    /// log standard deviations) for a squashed Gaussian.
     pub fn outputs(self) -> usize {
         match self {
             HeadKind::Categorical(n) | HeadKind::Gaussian(n) => n,
+            HeadKind::SquashedGaussian(n) => 2 * n,
+        }
+    }
+
+    /// Dimensions of the action the head chooses: 1 (an index) for a
+    /// categorical head, `n` for a Gaussian one.
+    pub fn action_dims(self) -> usize {
+        match self {
+            HeadKind::Categorical(_) => 1,
+            HeadKind::Gaussian(n) | HeadKind::SquashedGaussian(n) => n,
+        }
+    }
+
+    /// True when the head can act in `space`: a categorical head of as many
+    /// actions as a discrete space lists, a Gaussian one of 2 dimensions
+    /// (steering, speed) for a continuous space.
+    pub fn fits(self, space: &chicane_core::ActionSpace) -> bool {
+        match (self, space) {
+            (HeadKind::Categorical(n), chicane_core::ActionSpace::Discrete(list)) => {
+                n == list.len()
+            }
+            (
+                HeadKind::Gaussian(n) | HeadKind::SquashedGaussian(n),
+                chicane_core::ActionSpace::Continuous { .. },
+            ) => n == 2,
+            _ => false,
         }
     }
 }
@@ -146,7 +181,8 @@ impl ActorCriticConfig {
             HeadKind::Gaussian(n) => Some(Param::from_tensor(
                 Tensor::<1>::ones([n], device).mul_scalar(self.init_log_std),
             )),
-            HeadKind::Categorical(_) => None,
+            // a squashed Gaussian's log std is an output of the head
+            HeadKind::Categorical(_) | HeadKind::SquashedGaussian(_) => None,
         };
         Ok(ActorCritic {
             convs,
@@ -210,7 +246,8 @@ impl ActorCritic {
     ///
     /// # Shapes
     /// Returns `(policy [N, A], value [N])`: logits for a categorical head,
-    /// Gaussian means for a Gaussian one.
+    /// Gaussian means for a Gaussian one, pre-tanh means then log standard
+    /// deviations (`A = 2n`, unclamped) for a squashed Gaussian.
     pub fn forward(&self, obs: &ObsBatch) -> (Tensor<2>, Tensor<1>) {
         let act = |x: Tensor<2>| if self.tanh { tanh(x) } else { relu(x) };
         let mut parts: Vec<Tensor<2>> = Vec::new();

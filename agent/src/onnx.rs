@@ -6,7 +6,8 @@
 //! sees in training, and returns the policy: action probabilities (softmax
 //! of the logits) for a discrete action space, the mean action in `[-1, 1]`
 //! units for a continuous one (the mean of the Gaussian clipped to the
-//! range, what the env receives on average: `clipped_gaussian_mean`). Preprocessing (u8 -> f32, box
+//! range, what the env receives on average: `clipped_gaussian_mean`; for
+//! SAC's squashed Gaussian, `tanh` of its mean). Preprocessing (u8 -> f32, box
 //! downscale, frame stacking) stays outside the graph, in `chicane-core`,
 //! where training and the car share it.
 
@@ -88,12 +89,20 @@ pub fn export_onnx(learner: &Learner) -> Result<OnnxModel, AgentError> {
     };
     let h = g.gemm("middleware", &features, &model.middleware)?;
     let h = g.unary("Relu", "middleware_act", &h);
-    let logits = g.gemm("policy", &h, &model.policy)?;
     let (output, n) = match net.head {
         HeadKind::Categorical(n) => (OutputKind::Probabilities, n),
-        HeadKind::Gaussian(n) => (OutputKind::GaussianMean, n),
+        HeadKind::Gaussian(n) | HeadKind::SquashedGaussian(n) => (OutputKind::GaussianMean, n),
     };
     let name = output.tensor_name();
+    if let HeadKind::SquashedGaussian(n) = net.head {
+        // SAC's deterministic action: tanh of the means (the head's first
+        // n outputs; the log standard deviations are left out)
+        let mean = g.gemm_cols("policy", &h, &model.policy, n)?;
+        g.nodes
+            .push(node("Tanh", "squash", vec![mean], name, vec![]));
+        return Ok(finish(g, net, output, n));
+    }
+    let logits = g.gemm("policy", &h, &model.policy)?;
     match output {
         OutputKind::Probabilities => {
             g.nodes.push(node(
@@ -114,7 +123,19 @@ pub fn export_onnx(learner: &Learner) -> Result<OnnxModel, AgentError> {
                 .push(node("Identity", "mean", vec![mean], name, vec![]));
         }
     }
-    let outputs = vec![value_info(name, vec![batch(), dim(n)])];
+    Ok(finish(g, net, output, n))
+}
+
+/// The model around the graph `g` built for `net`, whose output is `n`
+/// values of `output` per observation.
+fn finish(
+    g: GraphBuilder,
+    net: &crate::net::ActorCriticConfig,
+    output: OutputKind,
+    n: usize,
+) -> OnnxModel {
+    let name = output.tensor_name();
+    let outputs = vec![value_info(name, vec![dim_param("N"), dim(n)])];
     let graph = pb::GraphProto {
         node: g.nodes,
         name: "chicane_policy".into(),
@@ -146,13 +167,13 @@ pub fn export_onnx(learner: &Learner) -> Result<OnnxModel, AgentError> {
         }],
         ..Default::default()
     };
-    Ok(OnnxModel {
+    OnnxModel {
         bytes: model_proto.encode_to_vec(),
         camera: net.camera,
         lidar: net.vector,
         output,
         output_len: n,
-    })
+    }
 }
 
 #[derive(Default)]
@@ -279,6 +300,25 @@ impl GraphBuilder {
             attr_int("group", 1),
         ];
         Ok(self.node("Conv", name, inputs, attrs))
+    }
+
+    /// The first `cols` outputs of a burn `Linear` as ONNX `Gemm`.
+    fn gemm_cols(
+        &mut self,
+        name: &str,
+        x: &str,
+        lin: &Linear,
+        cols: usize,
+    ) -> Result<String, AgentError> {
+        let w = lin.weight.val();
+        let mut inputs = vec![
+            x.to_string(),
+            self.weight(&format!("{name}.weight"), w.narrow(1, 0, cols))?,
+        ];
+        if let Some(b) = &lin.bias {
+            inputs.push(self.weight(&format!("{name}.bias"), b.val().narrow(0, 0, cols))?);
+        }
+        Ok(self.node("Gemm", name, inputs, vec![]))
     }
 
     /// A burn `Linear` (`y = x W + b`, `W` stored `[in, out]`) as ONNX `Gemm`.

@@ -246,15 +246,20 @@ impl RunRequest {
                  path); train into a local folder here",
             ));
         }
-        if run.training_algorithm == TrainingAlgorithm::Sac {
-            return Err(crate::spec::sac_unsupported(&run));
-        }
         let requested = self
             .network
             .as_deref()
             .map(NetworkKind::parse)
             .transpose()?;
-        let network = network_for(&run, requested);
+        // a resumed run keeps the network it was trained with unless one
+        // is asked for (a --network override is not in its run.toml)
+        let resumed_network = match (&self.out, self.resume, requested) {
+            (Some(out), true, None) => read_agent_spec(&RunDir::new(out))
+                .ok()
+                .map(|s| s.network.network),
+            _ => None,
+        };
+        let network = network_for(&run, requested.or(resumed_network));
         let device_kind = match &self.device {
             Some(d) => d.parse::<DeviceKind>()?,
             None => DeviceKind::default(),
@@ -291,7 +296,35 @@ impl RunRequest {
             target_avg_progress: self.target_progress,
         };
         let spec = agent_spec(&run, network)?;
-        ppo_from_run(&run, 0.95)?;
+        let native = device_kind == DeviceKind::Cpu && crate::native::covers(&spec.network);
+        if run.training_algorithm == TrainingAlgorithm::Sac {
+            if device_kind != DeviceKind::Cpu {
+                return Err(request(
+                    "device",
+                    format!(
+                        "training_algorithm \"sac\" trains on chicane's native CPU kernels; \
+                         use device cpu (the default), not {device_kind}"
+                    ),
+                ));
+            }
+            if !native {
+                return Err(AgentError::Unsupported(format!(
+                    "{}: training_algorithm \"sac\" trains camera-only convolutional networks \
+                     on chicane's native CPU kernels; {} {} does not fit them (use FAST_CNN or \
+                     one of DeepRacer's CNNs, camera sensors only)",
+                    run.origin,
+                    network,
+                    if run.sim.lidar.is_some() {
+                        "with lidar"
+                    } else {
+                        "on this input"
+                    }
+                )));
+            }
+            crate::spec::sac_from_run(&run, crate::spec::replay_obs_bytes(&spec))?;
+        } else {
+            ppo_from_run(&run, 0.95)?;
+        }
         // the run folder
         let out_dir = match &self.out {
             Some(p) => RunDir::new(p),
@@ -375,7 +408,7 @@ impl RunRequest {
                 clone_from,
                 device_kind,
                 device,
-                native: device_kind == DeviceKind::Cpu && crate::native::covers(&spec.network),
+                native,
                 overlap: !self.sequential,
                 checkpoints_kept: 3,
                 gae_lambda: 0.95,

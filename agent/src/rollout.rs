@@ -108,8 +108,23 @@ impl RolloutBatch {
     /// Joins batches from several workers into one rollout for an update.
     pub fn concat(batches: &[RolloutBatch]) -> Rollout {
         let mut out = Rollout::default();
+        let total = batches.iter().map(|b| b.rollout.obs.n).sum::<usize>();
+        let (mut rows, mut finals) = (0usize, 0usize);
         for b in batches {
             let r = &b.rollout;
+            // next-observation indices move with their rows: rows of `obs`
+            // by the rows before, final ones past every batch's rows
+            let own = r.obs.n;
+            out.next.extend(r.next.iter().map(|&j| {
+                let j = j as usize;
+                (if j < own {
+                    rows + j
+                } else {
+                    total + finals + (j - own)
+                }) as u32
+            }));
+            rows += own;
+            finals += r.next_obs.n;
             out.obs.n += r.obs.n;
             out.obs.camera.extend_from_slice(&r.obs.camera);
             out.obs.vector.extend_from_slice(&r.obs.vector);
@@ -117,6 +132,11 @@ impl RolloutBatch {
             out.log_probs.extend_from_slice(&r.log_probs);
             out.advantages.extend_from_slice(&r.advantages);
             out.returns.extend_from_slice(&r.returns);
+            out.rewards.extend_from_slice(&r.rewards);
+            out.terminated.extend_from_slice(&r.terminated);
+            out.next_obs.n += r.next_obs.n;
+            out.next_obs.camera.extend_from_slice(&r.next_obs.camera);
+            out.next_obs.vector.extend_from_slice(&r.next_obs.vector);
         }
         out
     }
@@ -247,6 +267,11 @@ impl RolloutWorker {
         let mut roll_obs = HostObs::default();
         let (mut raw, mut logp, mut values, mut rewards, mut dones) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // SAC's view: the env's rewards, terminal flags, and where each
+        // done step's next observation is among the final observations
+        let (mut env_rewards, mut terminated) = (Vec::new(), Vec::new());
+        let mut final_of: Vec<Option<u32>> = Vec::new();
+        let mut final_obs = HostObs::default();
         let mut finished: Vec<WorkerEpisode> = Vec::new();
         let mut steps_this = 0usize;
         loop {
@@ -284,12 +309,27 @@ impl RolloutWorker {
                     ));
                 }
                 self.ep_reward[i] += r;
-                if trunc && let Some(fo) = self.venv.final_observation(i) {
-                    let v = learner.values(&self.obs.peek(i, &fo.camera, &fo.lidar))?;
+                env_rewards.push(r as f32);
+                terminated.push(term);
+                final_of.push(None);
+                if trunc && !term {
+                    let fo = self.venv.final_observation(i).ok_or_else(|| {
+                        AgentError::Shape(format!(
+                            "env {i} ended its episode (truncated) without a final observation"
+                        ))
+                    })?;
+                    let next = self.obs.peek(i, &fo.camera, &fo.lidar);
+                    let v = learner.values(&next)?;
                     let v = v.first().copied().ok_or_else(|| {
                         AgentError::Shape("the value head returned no value".into())
                     })?;
                     r += f64::from(gamma * v);
+                    if let Some(slot) = final_of.last_mut() {
+                        *slot = Some(final_obs.n as u32);
+                    }
+                    final_obs.n += 1;
+                    final_obs.camera.extend_from_slice(&next.camera);
+                    final_obs.vector.extend_from_slice(&next.vector);
                 }
                 raw.extend_from_slice(&s.raw);
                 logp.push(s.log_prob);
@@ -339,8 +379,26 @@ impl RolloutWorker {
                 break;
             }
         }
-        let last = learner.values(&self.obs.batch(self.venv.lidar_batch()))?;
+        let after = self.obs.batch(self.venv.lidar_batch());
+        let last = learner.values(&after)?;
         let (advantages, returns) = gae(&rewards, &values, &dones, &last, gamma, lambda);
+        // the next observation of every step: the same env's next row, its
+        // episode's final observation, or the observation after the
+        // rollout's last step (appended after the episodes' final ones)
+        let rows = roll_obs.n;
+        let tail = rows + final_obs.n;
+        let next = final_of
+            .iter()
+            .enumerate()
+            .map(|(k, f)| match f {
+                Some(j) => (rows as u32) + j,
+                None if k + n < rows => (k + n) as u32,
+                None => (tail + k % n) as u32,
+            })
+            .collect();
+        final_obs.n += after.n;
+        final_obs.camera.extend_from_slice(&after.camera);
+        final_obs.vector.extend_from_slice(&after.vector);
         Ok(Some(RolloutBatch {
             rollout: Rollout {
                 obs: roll_obs,
@@ -348,6 +406,10 @@ impl RolloutWorker {
                 log_probs: logp,
                 advantages,
                 returns,
+                rewards: env_rewards,
+                terminated,
+                next,
+                next_obs: final_obs,
             },
             episodes: finished,
             env_steps: (steps_this * n) as u64,

@@ -1,24 +1,15 @@
 //! What a run trains, derived from its config: the network, the agent
-//! spec (network + preprocessing), the PPO settings and the
+//! spec (network + preprocessing), the PPO and SAC settings and the
 //! `model_metadata.json` it writes.
 
 use crate::checkpoint::AgentSpec;
 use crate::error::AgentError;
-use crate::learner::head_for;
+use crate::learner::head_for_algorithm;
 use crate::net::{ActorCriticConfig, NetworkKind};
 use crate::ppo::{PolicyObjective, PpoConfig};
+use crate::sac::{SacConfig, Temperature};
 use chicane_config::ResolvedRun;
 use chicane_core::{ModelMetadata, Preprocess, Sensor, TrainingAlgorithm};
-
-/// The error for a run that asks for SAC, which this chicane does not train.
-pub(crate) fn sac_unsupported(run: &ResolvedRun) -> AgentError {
-    AgentError::Unsupported(format!(
-        "{}: training_algorithm `sac`: this chicane trains clipped_ppo and vanilla_pg, not SAC \
-         yet; set \"training_algorithm\": \"clipped_ppo\" in model_metadata.json (or \
-         training_algorithm = \"clipped_ppo\" in the run file)",
-        run.origin
-    ))
-}
 
 /// The network a run trains: `requested` when given, else the config's
 /// `network` (or its model_metadata.json's), else `FAST_CNN` when the car
@@ -36,17 +27,21 @@ pub fn network_for(run: &ResolvedRun, requested: Option<NetworkKind>) -> Network
 /// The learner's settings DeepRacer's hyperparameters give, for the run's
 /// `training_algorithm`: `clipped_ppo` trains PPO; `vanilla_pg` the
 /// vanilla policy gradient, one pass over each rollout (`num_epochs` is
-/// PPO's: reusing a rollout needs PPO's ratio, so it is 1 here).
+/// PPO's: reusing a rollout needs PPO's ratio, so it is 1 here). For `sac`
+/// these are the settings its rollouts keep their books with (the
+/// discount of the advantages they report); SAC learns with
+/// [`sac_from_run`]'s, and a SAC network's squashed-Gaussian head refuses
+/// a PPO update.
 ///
 /// # Errors
-/// [`AgentError::Hyperparameter`] for a setting the learner cannot use;
-/// [`AgentError::Unsupported`] for `sac`.
+/// [`AgentError::Hyperparameter`] for a setting the learner cannot use.
 pub fn ppo_from_run(run: &ResolvedRun, gae_lambda: f64) -> Result<PpoConfig, AgentError> {
     let h = &run.hyperparameters;
     let (objective, num_epochs) = match run.training_algorithm {
-        TrainingAlgorithm::ClippedPpo => (PolicyObjective::ClippedSurrogate, h.num_epochs),
+        TrainingAlgorithm::ClippedPpo | TrainingAlgorithm::Sac => {
+            (PolicyObjective::ClippedSurrogate, h.num_epochs)
+        }
         TrainingAlgorithm::VanillaPg => (PolicyObjective::VanillaPg, 1),
-        TrainingAlgorithm::Sac => return Err(sac_unsupported(run)),
     };
     let cfg = PpoConfig {
         objective,
@@ -63,10 +58,53 @@ pub fn ppo_from_run(run: &ResolvedRun, gae_lambda: f64) -> Result<PpoConfig, Age
     Ok(cfg)
 }
 
-/// The agent spec (network + preprocessing) for `run` with `network`.
+/// SAC's settings from DeepRacer's hyperparameters (`discount_factor`,
+/// `lr`, `batch_size`, `num_epochs` as the replay ratio, `loss_type`,
+/// `sac_alpha`) and chicane's (`sac_target_entropy` for an automatic
+/// temperature, `sac_tau`, `sac_buffer_size`), for observations of
+/// `obs_bytes` bytes in the replay buffer (which sizes the default buffer).
 ///
 /// # Errors
-/// [`AgentError::Shape`] when the network does not fit the sensors.
+/// [`AgentError::Hyperparameter`] for a setting SAC cannot use.
+pub fn sac_from_run(run: &ResolvedRun, obs_bytes: usize) -> Result<SacConfig, AgentError> {
+    let h = &run.hyperparameters;
+    let defaults = SacConfig::default();
+    let cfg = SacConfig {
+        discount_factor: h.discount_factor,
+        lr: h.lr,
+        batch_size: h.batch_size,
+        replay_ratio: h.num_epochs,
+        loss_type: h.loss_type,
+        temperature: match h.sac_target_entropy {
+            Some(target_entropy) => Temperature::Auto {
+                initial: h.sac_alpha,
+                target_entropy,
+            },
+            None => Temperature::Fixed(h.sac_alpha),
+        },
+        tau: h.sac_tau.unwrap_or(defaults.tau),
+        buffer_size: h
+            .sac_buffer_size
+            .unwrap_or_else(|| SacConfig::buffer_for(obs_bytes)),
+        ..defaults
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// The bytes one observation of `spec` takes in SAC's replay buffer.
+pub(crate) fn replay_obs_bytes(spec: &AgentSpec) -> usize {
+    let cam = spec.network.camera.map_or(0, |[c, h, w]| c * h * w);
+    crate::sac::ReplayBuffer::obs_bytes(cam, spec.network.vector.unwrap_or(0))
+}
+
+/// The agent spec (network + preprocessing) for `run` with `network`: the
+/// head is the one the run's `training_algorithm` trains in its action
+/// space ([`head_for_algorithm`]).
+///
+/// # Errors
+/// [`AgentError::Shape`] when the network does not fit the sensors;
+/// [`AgentError::Unsupported`] for SAC over a discrete action space.
 pub fn agent_spec(run: &ResolvedRun, network: NetworkKind) -> Result<AgentSpec, AgentError> {
     let preprocess = run.sim.camera.as_ref().map(|c| Preprocess {
         channels: if c.stereo {
@@ -86,7 +124,7 @@ pub fn agent_spec(run: &ResolvedRun, network: NetworkKind) -> Result<AgentSpec, 
             network,
             preprocess.map(|p| p.output_shape()),
             run.sim.lidar.as_ref().map(|l| l.len()),
-            head_for(&run.action_space),
+            head_for_algorithm(&run.action_space, run.training_algorithm)?,
         ),
         preprocess,
     };

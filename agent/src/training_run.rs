@@ -16,8 +16,9 @@ use crate::request::RunPlan;
 use crate::rollout::{RolloutBatch, RolloutWorker};
 use crate::run_dir::RunDir;
 use crate::run_log::{RolloutEnd, RunLog};
-use crate::spec::{agent_spec, model_metadata, ppo_from_run};
+use crate::spec::{agent_spec, model_metadata, ppo_from_run, replay_obs_bytes, sac_from_run};
 use chicane_config::ResolvedRun;
+use chicane_core::TrainingAlgorithm;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
@@ -72,17 +73,28 @@ impl TrainingRun {
         let (run, opts) = (&plan.run, &plan.options);
         let dir = &opts.out_dir;
         let spec = agent_spec(run, opts.network)?;
-        let ppo = ppo_from_run(run, opts.gae_lambda)?;
-        let mut learner = Learner::new(
-            spec.network.clone(),
-            ppo,
-            run.action_space.clone(),
-            &opts.device,
-            run.seed,
-        )?;
-        if opts.native {
-            learner.use_native()?;
-        }
+        let mut learner = match run.training_algorithm {
+            TrainingAlgorithm::Sac => Learner::new_sac(
+                spec.network.clone(),
+                sac_from_run(run, replay_obs_bytes(&spec))?,
+                run.action_space.clone(),
+                &opts.device,
+                run.seed,
+            )?,
+            TrainingAlgorithm::ClippedPpo | TrainingAlgorithm::VanillaPg => {
+                let mut learner = Learner::new(
+                    spec.network.clone(),
+                    ppo_from_run(run, opts.gae_lambda)?,
+                    run.action_space.clone(),
+                    &opts.device,
+                    run.seed,
+                )?;
+                if opts.native {
+                    learner.use_native()?;
+                }
+                learner
+            }
+        };
         let mut state = TrainerState {
             rng_seed: run.seed ^ 0x5eed_c41c_a9e0,
             ..TrainerState::default()
@@ -187,7 +199,8 @@ impl TrainingRun {
         self.log.state.total_steps += env_steps;
     }
 
-    /// One PPO update on `rollout`, then a checkpoint and the iteration's
+    /// One update on `rollout` (PPO's, or SAC's gradient steps on its
+    /// replay buffer after adding `rollout`), then a checkpoint and the iteration's
     /// line in the logs. Returns the iteration record and the checkpoint.
     ///
     /// # Errors

@@ -82,6 +82,7 @@ fn rollout(l: &Learner, n: usize, rng: &mut ChaCha8Rng) -> Rollout {
             .map(|s| s.value + rng.random::<f32>())
             .collect(),
         obs: o,
+        ..Rollout::default()
     }
 }
 

@@ -52,6 +52,7 @@ fn bandit_round(learner: &Learner, rng: &mut ChaCha8Rng, n: usize, greedy: bool)
             log_probs: samples.iter().map(|s| s.log_prob).collect(),
             advantages,
             returns,
+            ..Rollout::default()
         },
         mean,
     )
@@ -146,6 +147,7 @@ fn ppo_gaussian_head_reaches_a_target() {
                 log_probs: samples.iter().map(|s| s.log_prob).collect(),
                 advantages,
                 returns,
+                ..Rollout::default()
             },
             err,
         )
@@ -181,6 +183,7 @@ fn non_finite_loss_stops_the_update_and_keeps_the_weights() {
         log_probs: vec![-1.0, -1.0],
         advantages: vec![f32::NAN, 1.0],
         returns: vec![f32::INFINITY, 0.0],
+        ..Rollout::default()
     };
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let err = learner

@@ -126,8 +126,23 @@ pub struct Hyperparameters {
     pub term_cond_avg_score: f64,
     /// Stop after this many episodes. Default 1000.
     pub term_cond_max_episodes: u64,
-    /// SAC's entropy temperature alpha. Default 0.2.
+    /// SAC's entropy temperature alpha: fixed (DeepRacer's meaning), or
+    /// the starting value when `sac_target_entropy` is given. Default 0.2.
     pub sac_alpha: f64,
+    /// chicane's: an automatic SAC temperature that keeps the policy's
+    /// entropy near this many nats (Haarnoja et al. 2018b, eq. 18; their
+    /// heuristic is -2 for steering and speed). Absent: alpha is fixed at
+    /// `sac_alpha`, as in DeepRacer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sac_target_entropy: Option<f64>,
+    /// chicane's: SAC's Polyak rate of the target networks per gradient
+    /// step. Absent: 0.005 (Haarnoja et al. 2018b).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sac_tau: Option<f64>,
+    /// chicane's: SAC's replay buffer capacity (transitions). Absent:
+    /// 100,000, or as many as fit in 1 GiB of observations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sac_buffer_size: Option<usize>,
 }
 
 impl Default for Hyperparameters {
@@ -147,6 +162,9 @@ impl Default for Hyperparameters {
             term_cond_avg_score: 350.0,
             term_cond_max_episodes: 1000,
             sac_alpha: 0.2,
+            sac_target_entropy: None,
+            sac_tau: None,
+            sac_buffer_size: None,
         }
     }
 }
@@ -197,6 +215,36 @@ impl Hyperparameters {
         }
         if self.stack_size > 16 {
             return f("stack_size", format!("{} must be 1 to 16", self.stack_size));
+        }
+        if !(self.sac_alpha.is_finite() && self.sac_alpha > 0.0) {
+            return f(
+                "sac_alpha",
+                format!("{} must be a positive number", self.sac_alpha),
+            );
+        }
+        if let Some(t) = self.sac_target_entropy
+            && !t.is_finite()
+        {
+            return f(
+                "sac_target_entropy",
+                format!("{t} must be a finite number of nats (-2 is the usual)"),
+            );
+        }
+        if let Some(t) = self.sac_tau
+            && !(t > 0.0 && t <= 1.0)
+        {
+            return f("sac_tau", format!("{t} must be within (0, 1]"));
+        }
+        if let Some(n) = self.sac_buffer_size
+            && n < self.batch_size
+        {
+            return f(
+                "sac_buffer_size",
+                format!(
+                    "{n} must hold at least one batch (batch_size {})",
+                    self.batch_size
+                ),
+            );
         }
         if !self.term_cond_avg_score.is_finite() {
             return f("term_cond_avg_score", "must be a finite number".into());

@@ -9,13 +9,16 @@
 //! filters, and the feature map is transposed back to chicane's `C, H, W`
 //! order before it is flattened, so dense weights are used unchanged.
 
-use super::names::{PPO_POLICY_OUTPUT, camera_input_name};
+use super::names::{
+    PPO_POLICY_OUTPUT, SAC_POLICY_OUTPUT, camera_input_name, sac_camera_input_name,
+};
 use super::tfpb::{
     AttrValue, DT_FLOAT, DT_INT32, Dim, GraphDef, NodeDef, TensorProto, TensorShapeProto,
     VersionDef, attr_value, permute4,
 };
 use crate::error::AgentError;
 use crate::learner::Learner;
+use crate::net::HeadKind;
 use crate::onnx::export_onnx;
 use chicane_bundle::{CAMERA_INPUT, OutputKind};
 use chicane_core::{NetworkKind, Preprocess, Sensor};
@@ -39,7 +42,8 @@ pub struct DeepRacerGraph {
     pub input: String,
     /// The input shape `[1, 120, 160, C]` the car's Model Optimizer is given.
     pub input_shape: [usize; 4],
-    /// The output node's name (rl_coach's PPO policy head).
+    /// The output node's name (rl_coach's PPO policy head, or its SAC
+    /// policy head for a SAC model).
     pub output: String,
     /// What the output holds: probabilities or the mean action.
     pub output_kind: OutputKind,
@@ -92,7 +96,8 @@ pub fn car_unsupported(
 }
 
 /// Exports `learner`'s policy, trained on frames preprocessed by
-/// `preprocess`, as a DeepRacer PPO frozen graph.
+/// `preprocess`, as a DeepRacer frozen graph (PPO's node names, or SAC's
+/// for a squashed-Gaussian policy).
 ///
 /// # Errors
 /// [`AgentError::Unsupported`] with the reason when the car cannot run
@@ -122,16 +127,22 @@ pub fn export_deepracer_graph(
     let graph = model
         .graph
         .ok_or_else(|| AgentError::Shape("the ONNX model has no graph".into()))?;
-    let input = camera_input_name(sensor);
-    let mut t = Translation::new(&graph, PPO_POLICY_OUTPUT);
+    // rl_coach's names: the PPO agent's, or the SAC agent's policy network
+    let (input, output) = match net.head {
+        HeadKind::SquashedGaussian(_) => (sac_camera_input_name(sensor), SAC_POLICY_OUTPUT),
+        HeadKind::Categorical(_) | HeadKind::Gaussian(_) => {
+            (camera_input_name(sensor), PPO_POLICY_OUTPUT)
+        }
+    };
+    let mut t = Translation::new(&graph, output);
     t.preprocess(&input, &p);
     for n in &graph.node {
         t.node(n)?;
     }
     let output_name = onnx.output.tensor_name();
-    if t.tf_name(output_name)? != PPO_POLICY_OUTPUT {
+    if t.tf_name(output_name)? != output {
         return Err(AgentError::Shape(format!(
-            "the ONNX output `{output_name}` was not translated to {PPO_POLICY_OUTPUT}"
+            "the ONNX output `{output_name}` was not translated to {output}"
         )));
     }
     let mut names = std::collections::HashSet::new();
@@ -152,7 +163,7 @@ pub fn export_deepracer_graph(
         bytes: def.encode_to_vec(),
         input,
         input_shape: [1, CAR_FRAME[0], CAR_FRAME[1], p.channels],
-        output: PPO_POLICY_OUTPUT.into(),
+        output: output.into(),
         output_kind: onnx.output,
         output_len: onnx.output_len,
         sensor,

@@ -67,8 +67,9 @@ pub(super) fn map_graph(graph: &GraphDef) -> Result<Mapped, AgentError> {
     if !tf.nodes.contains_key(PPO_POLICY_OUTPUT) {
         if tf.nodes.contains_key(SAC_POLICY_OUTPUT) {
             return Err(unsupported(format!(
-                "a SAC graph ({SAC_POLICY_OUTPUT}); chicane trains clipped PPO only, so it \
-                 cannot import a SAC policy yet"
+                "a SAC graph ({SAC_POLICY_OUTPUT}); chicane imports DeepRacer's PPO graphs \
+                 only (DeepRacer's SAC head, a dense 256 layer before separate mean and log \
+                 std layers, is not chicane's SAC head), so it cannot import this policy"
             )));
         }
         return Err(unsupported(format!(

@@ -17,7 +17,7 @@ pub use archive::{
 };
 pub use graph::{CAR_FRAME, DeepRacerGraph, car_unsupported, export_deepracer_graph};
 pub use import::{ImportedModel, import_model};
-pub use names::{PPO_POLICY_OUTPUT, SAC_POLICY_OUTPUT, camera_input_name};
+pub use names::{PPO_POLICY_OUTPUT, SAC_POLICY_OUTPUT, camera_input_name, sac_camera_input_name};
 
 use crate::export::{CheckpointChoice, choose_checkpoint};
 use crate::run_dir::RunDir;

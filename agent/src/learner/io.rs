@@ -9,8 +9,10 @@ use std::path::Path;
 
 impl Learner {
     /// Writes the weights (`model.bpk`) and the optimizer state
-    /// (`optimizer.bpk`, or `optimizer.native` on the native path) into
-    /// `dir`, which must exist.
+    /// (`optimizer.bpk`, or `optimizer.native` on the native path; SAC's
+    /// critics, targets, temperature and optimizers in `sac.native`) into
+    /// `dir`, which must exist. SAC's replay buffer is not saved: a resumed
+    /// run refills it before its first update.
     ///
     /// # Errors
     /// [`AgentError::Checkpoint`] naming the file.
@@ -23,6 +25,9 @@ impl Learner {
                 path: m.clone(),
                 detail: e.to_string(),
             })?;
+        if let Some(sac) = &self.sac {
+            return sac.save(dir);
+        }
         if let Some(nat) = &self.native {
             return nat.save(dir);
         }
@@ -103,9 +108,24 @@ impl Learner {
                 detail: format!("{e} (a different network, or a damaged file)"),
             })?;
         if let Some(nat) = self.native.as_mut() {
-            let adam = with_optimizer
+            // SAC keeps its optimizers in sac.native, PPO in optimizer.native
+            let adam = (with_optimizer && self.sac.is_none())
                 .then(|| nat.read_optimizer(dir))
                 .transpose()?;
+            if let Some(sac) = self.sac.as_mut() {
+                if with_optimizer {
+                    sac.load(dir)?;
+                }
+                nat.replace(&model, None)?;
+                if !with_optimizer {
+                    // weights of another run: critics and targets start
+                    // around them
+                    sac.reset_targets(&nat.params);
+                }
+                self.model = model;
+                self.inference = self.model.valid();
+                return Ok(());
+            }
             nat.replace(&model, adam)?;
             self.model = model;
             self.inference = self.model.valid();

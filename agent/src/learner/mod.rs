@@ -5,7 +5,7 @@ use crate::error::AgentError;
 use crate::net::{ActorCritic, ActorCriticConfig, HeadKind, ObsBatch};
 use crate::ppo::{PpoConfig, categorical_log_prob_entropy, gaussian_log_prob_entropy, ppo_loss};
 pub use sampling::clipped_gaussian_mean;
-use sampling::{sample_categorical, sample_gaussian, to_action};
+use sampling::{sample_categorical, sample_gaussian, sample_squashed_gaussian, to_action};
 
 mod io;
 mod native;
@@ -19,7 +19,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use chicane_core::{Action, ActionSpace};
 use rand::Rng;
 use rand::seq::SliceRandom;
-pub use sampling::head_for;
+pub use sampling::{head_for, head_for_algorithm};
 use serde::{Deserialize, Serialize};
 
 /// Observations on the host, for a batch of `n` envs.
@@ -51,30 +51,42 @@ pub struct PolicySample {
     pub value: f32,
 }
 
-/// Averages over one PPO update.
+/// Averages over one update (PPO's, or SAC's gradient steps).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UpdateStats {
-    /// Clipped surrogate loss.
+    /// PPO's clipped surrogate loss (or the vanilla gradient's); SAC's
+    /// actor loss `alpha ln pi - min Q`.
     pub policy_loss: f32,
-    /// Value loss.
+    /// PPO's value loss; SAC's critics' loss (the two critics' sum).
     pub value_loss: f32,
-    /// Policy entropy (nats).
+    /// Policy entropy (nats; SAC's is the estimate `-mean ln pi` of the
+    /// actor's samples).
     pub entropy: f32,
-    /// Approximate KL divergence between the old and new policies.
+    /// Approximate KL divergence between the old and new policies (PPO; 0
+    /// for SAC, which has no old policy).
     pub approx_kl: f32,
-    /// Fraction of clipped ratios.
+    /// Fraction of clipped ratios (PPO; 0 for SAC).
     pub clip_fraction: f32,
-    /// Gradient norm before clipping.
+    /// Gradient norm before clipping (PPO); the critics' and encoder's
+    /// gradient norm (SAC, which does not clip).
     pub grad_norm: f32,
     /// Gradient steps taken.
     pub gradient_steps: u64,
+    /// SAC's entropy temperature alpha after the update (absent for PPO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    /// SAC: the mean of `min(Q1, Q2)` of the actor's actions over the
+    /// update (absent for PPO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q_mean: Option<f32>,
 }
 
-/// Experience for one PPO update, flattened over envs and steps.
+/// Experience for one update, flattened over envs and steps (step-major:
+/// row `t * N + i` is env `i`'s step `t`).
 ///
 /// # Shapes
 /// `obs`: `B` observations; `raw_actions`: `[B, D]` (`D` = 1 for a
-/// categorical head); the rest `[B]`.
+/// categorical head); `next_obs`: `F` observations; the rest `[B]`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Rollout {
     /// Observations.
@@ -87,6 +99,21 @@ pub struct Rollout {
     pub advantages: Vec<f32>,
     /// Value targets (advantage + value).
     pub returns: Vec<f32>,
+    /// The env's reward of each step (SAC learns from them; PPO's
+    /// `returns` already hold them).
+    pub rewards: Vec<f32>,
+    /// True where the step ended its episode in a terminal state (off
+    /// track, crashed, lap complete...): nothing is bootstrapped after it.
+    /// A truncated episode (time up) is not terminated.
+    pub terminated: Vec<bool>,
+    /// Where each step's next observation is: `j < B` is row `j` of `obs`,
+    /// `B + j` row `j` of `next_obs` (a terminated step may point anywhere:
+    /// its next observation is never read).
+    pub next: Vec<u32>,
+    /// The next observations that are not rows of `obs`: truncated
+    /// episodes' final observations and the observations after the
+    /// rollout's last step.
+    pub next_obs: HostObs,
 }
 
 /// The network, optimizer and PPO settings of one agent.
@@ -101,6 +128,9 @@ pub struct Learner {
     /// The native CPU path ([`Learner::use_native`]); the burn model is
     /// kept in step with it after every update.
     native: Option<native::NativeState>,
+    /// SAC's critics, targets, temperature and replay buffer, when this
+    /// learner trains with SAC ([`Learner::new_sac`]); PPO's otherwise.
+    sac: Option<crate::sac::SacState>,
     timings: std::sync::Mutex<LearnerTimings>,
 }
 
@@ -183,6 +213,7 @@ impl Learner {
             inference: self.inference.clone(),
             optim: AdamConfig::new().with_epsilon(1e-5).init(),
             native: self.native.as_ref().map(native::NativeState::actor),
+            sac: None,
             timings: std::sync::Mutex::new(LearnerTimings::default()),
         }
     }
@@ -201,7 +232,7 @@ impl Learner {
         seed: u64,
     ) -> Result<Learner, AgentError> {
         ppo.validate()?;
-        if head_for(&action_space) != net.head {
+        if !net.head.fits(&action_space) {
             return Err(AgentError::Shape(format!(
                 "the network's head {:?} does not fit the action space",
                 net.head
@@ -215,6 +246,7 @@ impl Learner {
             timings: std::sync::Mutex::new(LearnerTimings::default()),
             optim: AdamConfig::new().with_epsilon(1e-5).init(),
             native: None,
+            sac: None,
             net,
             ppo,
             action_space,
@@ -222,6 +254,72 @@ impl Learner {
             model,
             inference,
         })
+    }
+
+    /// A fresh SAC agent (`training_algorithm: "sac"`) on chicane's native
+    /// CPU kernels: the network `net` (its head a
+    /// [`HeadKind::SquashedGaussian`], its weights initialised from `seed`
+    /// on `device`, which holds the record for checkpoints and export),
+    /// twin critics and an empty replay buffer. Rollouts act with it as
+    /// with PPO; [`Learner::update`] adds each rollout to the replay buffer
+    /// and learns from it.
+    ///
+    /// # Errors
+    /// [`AgentError::Unsupported`] when the native kernels do not cover the
+    /// network (lidar inputs, the MLP); [`AgentError::Shape`] or
+    /// [`AgentError::Hyperparameter`] for a config that cannot work.
+    pub fn new_sac(
+        net: ActorCriticConfig,
+        sac: crate::sac::SacConfig,
+        action_space: ActionSpace,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Learner, AgentError> {
+        if !matches!(net.head, HeadKind::SquashedGaussian(_)) {
+            return Err(AgentError::Shape(format!(
+                "SAC needs a squashed-Gaussian head, not {:?} (a continuous action space)",
+                net.head
+            )));
+        }
+        let ppo = PpoConfig {
+            discount_factor: sac.discount_factor,
+            ..PpoConfig::default()
+        };
+        let mut learner = Learner::new(net, ppo, action_space, device, seed)?;
+        if !learner.use_native()? {
+            return Err(AgentError::Unsupported(format!(
+                "SAC trains on chicane's native CPU kernels, which cover camera-only \
+                 convolutional networks; {} with {} does not fit them (train a camera-only \
+                 CNN: FAST_CNN or DeepRacer's networks, without lidar)",
+                learner.net.network,
+                if learner.net.vector.is_some() {
+                    "a lidar input"
+                } else {
+                    "this input"
+                }
+            )));
+        }
+        let nat = learner
+            .native
+            .as_ref()
+            .ok_or_else(|| AgentError::Unsupported("the native path is off".into()))?;
+        let cam_len = learner.net.camera.map_or(0, |[c, h, w]| c * h * w);
+        let state = crate::sac::SacState::new(
+            sac,
+            &nat.layout,
+            &nat.params,
+            cam_len,
+            learner.net.vector.unwrap_or(0),
+            learner.net.network.downscale(),
+            seed,
+        )?;
+        learner.sac = Some(state);
+        Ok(learner)
+    }
+
+    /// SAC's settings when this learner trains with SAC.
+    pub fn sac(&self) -> Option<&crate::sac::SacConfig> {
+        self.sac.as_ref().map(crate::sac::SacState::config)
     }
 
     /// Moves acting and the PPO update onto chicane's own CPU kernels
@@ -365,6 +463,9 @@ impl Learner {
                 let (raw, log_prob) = match self.net.head {
                     HeadKind::Categorical(_) => sample_categorical(row, rng, deterministic),
                     HeadKind::Gaussian(_) => sample_gaussian(row, &log_std, rng, deterministic),
+                    HeadKind::SquashedGaussian(_) => {
+                        sample_squashed_gaussian(row, rng, deterministic)
+                    }
                 };
                 PolicySample {
                     action: to_action(&self.action_space, &raw),
@@ -379,7 +480,8 @@ impl Learner {
     /// What the exported ONNX policy outputs for each observation: action
     /// probabilities (softmax of the logits) for a categorical head, the
     /// mean action for a Gaussian one ([`clipped_gaussian_mean`] of each
-    /// dimension, in `[-1, 1]`).
+    /// dimension, in `[-1, 1]`), `tanh` of the mean for a squashed
+    /// Gaussian (SAC's deterministic action).
     ///
     /// # Shapes
     /// Returns `[n, A]` flattened.
@@ -400,6 +502,13 @@ impl Learner {
                         *m = clipped_gaussian_mean(*m, ls.exp());
                     }
                 }
+            }
+            HeadKind::SquashedGaussian(a) => {
+                // the first half of each row: the means
+                policy = policy
+                    .chunks_exact(2 * a.max(1))
+                    .flat_map(|row| row[..a].iter().map(|m| m.tanh()))
+                    .collect();
             }
         }
         Ok(policy)
@@ -430,6 +539,28 @@ impl Learner {
         rollout: &Rollout,
         rng: &mut impl Rng,
     ) -> Result<UpdateStats, AgentError> {
+        if let Some(sac) = self.sac.as_mut() {
+            let nat = self.native.as_mut().ok_or_else(|| {
+                AgentError::Unsupported("SAC's learner lost its native path (a bug)".into())
+            })?;
+            let (stats, [f, b, o]) = sac.update(&nat.layout, &mut nat.params, rollout, rng)?;
+            {
+                let mut t = self.timings.lock().unwrap_or_else(|e| e.into_inner());
+                t.forward_s += f;
+                t.backward_s += b;
+                t.optimizer_s += o;
+            }
+            native::from_flat(&mut self.model, &nat.layout, &nat.params);
+            self.inference = self.model.valid();
+            return Ok(stats);
+        }
+        if let HeadKind::SquashedGaussian(_) = self.net.head {
+            return Err(AgentError::Unsupported(
+                "a squashed-Gaussian (SAC) policy learns with SAC (training_algorithm \"sac\"), \
+                 not PPO"
+                    .into(),
+            ));
+        }
         let total = rollout.log_probs.len();
         let mut stats = UpdateStats::default();
         if total == 0 {
@@ -532,11 +663,15 @@ impl Learner {
             }
             HeadKind::Gaussian(n) => {
                 let actions = Tensor::<2>::from_data(TensorData::new(raw, [b, n]), dev);
-                let log_std = self
-                    .model
-                    .log_std()
-                    .unwrap_or_else(|| Tensor::zeros([n], dev));
+                let log_std = self.model.log_std().ok_or_else(|| {
+                    AgentError::Shape("a Gaussian head without its log std".into())
+                })?;
                 gaussian_log_prob_entropy(policy, log_std, actions)
+            }
+            HeadKind::SquashedGaussian(_) => {
+                return Err(AgentError::Unsupported(
+                    "a squashed-Gaussian (SAC) policy learns with SAC, not PPO".into(),
+                ));
             }
         };
         let t1 = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [b]), dev);
@@ -579,6 +714,7 @@ impl Learner {
             clip_fraction: loss.clip_fraction,
             grad_norm: norm,
             gradient_steps: 1,
+            ..UpdateStats::default()
         })
     }
 }

@@ -395,6 +395,7 @@ impl NativeState {
                 clip_fraction: sum(|o| o.clip_fraction),
                 grad_norm: norm,
                 gradient_steps: 1,
+                ..UpdateStats::default()
             },
             [
                 wall * share,

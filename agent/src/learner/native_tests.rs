@@ -119,6 +119,7 @@ fn check_objective(
         HeadKind::Gaussian(_) => (0..b * a)
             .map(|_| rng.random::<f32>() * 2.0 - 1.0)
             .collect(),
+        HeadKind::SquashedGaussian(_) => panic!("PPO's parity covers PPO's heads"),
     };
     let (log_prob, entropy) = match head {
         HeadKind::Categorical(_) => {
@@ -130,6 +131,7 @@ fn check_objective(
             let act = Tensor::<2>::from_data(TensorData::new(raw.clone(), [b, a]), &device);
             gaussian_log_prob_entropy(policy, model.log_std().expect("log std"), act)
         }
+        HeadKind::SquashedGaussian(_) => panic!("PPO's parity covers PPO's heads"),
     };
     let lp = log_prob
         .clone()

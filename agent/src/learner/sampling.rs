@@ -2,9 +2,11 @@
 //! Gaussian sampling on the host, and DeepRacer's mapping of the raw
 //! action onto the action space.
 
+use crate::error::AgentError;
 use crate::net::HeadKind;
 use crate::ppo::clipped_gaussian_log_prob;
-use chicane_core::{Action, ActionSpace};
+use crate::sac::{squashed_gaussian_log_prob, squashed_gaussian_sample};
+use chicane_core::{Action, ActionSpace, TrainingAlgorithm};
 use rand::Rng;
 
 /// Maps a raw action to the env's action.
@@ -31,11 +33,37 @@ pub(super) fn to_action(space: &ActionSpace, raw: &[f32]) -> Action {
     }
 }
 
-/// The head an action space needs.
+/// The head an action space needs for PPO (and the vanilla policy
+/// gradient): categorical over a discrete space, a clipped Gaussian over a
+/// continuous one.
 pub fn head_for(space: &ActionSpace) -> HeadKind {
     match space {
         ActionSpace::Discrete(list) => HeadKind::Categorical(list.len()),
         ActionSpace::Continuous { .. } => HeadKind::Gaussian(2),
+    }
+}
+
+/// The head `algorithm` trains in `space`: [`head_for`]'s for PPO and the
+/// vanilla policy gradient, a tanh-squashed Gaussian for SAC.
+///
+/// # Errors
+/// [`AgentError::Unsupported`] for SAC over a discrete action space
+/// (DeepRacer's SAC is continuous only, as is Haarnoja et al.'s).
+pub fn head_for_algorithm(
+    space: &ActionSpace,
+    algorithm: TrainingAlgorithm,
+) -> Result<HeadKind, AgentError> {
+    match (algorithm, space) {
+        (TrainingAlgorithm::Sac, ActionSpace::Continuous { .. }) => {
+            Ok(HeadKind::SquashedGaussian(2))
+        }
+        (TrainingAlgorithm::Sac, ActionSpace::Discrete(_)) => Err(AgentError::Unsupported(
+            "training_algorithm \"sac\" needs a continuous action space (steering_angle and \
+             speed ranges, \"action_space_type\": \"continuous\"), as DeepRacer's SAC does; \
+             use clipped_ppo for a discrete one"
+                .into(),
+        )),
+        (TrainingAlgorithm::ClippedPpo | TrainingAlgorithm::VanillaPg, _) => Ok(head_for(space)),
     }
 }
 
@@ -124,6 +152,39 @@ pub(super) fn sample_gaussian(
             let x = m + ls.exp() * z;
             lp += clipped_gaussian_log_prob(x, m, ls).0;
             x
+        })
+        .collect();
+    (x, lp)
+}
+
+/// Squashed-Gaussian sampling for SAC: `row` holds the pre-tanh means and
+/// the raw log standard deviations (`[2n]`). Returns `(action, log_prob)`,
+/// the action `tanh(mean + std * noise)` in `(-1, 1)` units (what the env
+/// maps onto the ranges) and its log-probability with the tanh correction;
+/// `greedy` returns `tanh(mean)`, SAC's deterministic action (its
+/// `log_prob` is the density's there).
+pub(super) fn sample_squashed_gaussian(
+    row: &[f32],
+    rng: &mut impl Rng,
+    greedy: bool,
+) -> (Vec<f32>, f32) {
+    let n = row.len() / 2;
+    let (means, log_stds) = row.split_at(n);
+    let mut lp = 0.0;
+    let x = means
+        .iter()
+        .zip(log_stds)
+        .map(|(&m, &ls)| {
+            if greedy {
+                lp += squashed_gaussian_log_prob(m, m, ls);
+                return m.tanh();
+            }
+            let u1: f32 = rng.random::<f32>().max(1e-12);
+            let u2: f32 = rng.random();
+            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos();
+            let s = squashed_gaussian_sample(m, ls, z);
+            lp += s.log_prob;
+            s.action
         })
         .collect();
     (x, lp)

@@ -11,6 +11,7 @@ mod net;
 mod ppo;
 
 pub(crate) use adam::{Adam, CHUNK};
+pub(crate) use gemm::gemm;
 pub(crate) use net::{Cache, Layout, Slot};
 pub(crate) use ppo::loss_grad;
 

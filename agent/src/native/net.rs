@@ -109,6 +109,8 @@ impl Layout {
         let (outputs, gaussian) = match cfg.head {
             HeadKind::Categorical(a) => (a, false),
             HeadKind::Gaussian(a) => (a, true),
+            // means and log stds are both outputs of the head
+            HeadKind::SquashedGaussian(a) => (2 * a, false),
         };
         let policy = (slot(n * outputs), slot(outputs));
         let value = (slot(n), slot(1));
@@ -127,8 +129,15 @@ impl Layout {
         })
     }
 
-    fn features(&self) -> usize {
+    /// Width of the features the heads read (the middleware's output).
+    pub fn features(&self) -> usize {
         self.dense.last().map_or(0, |d| d.1)
+    }
+
+    /// Where the encoder's parameters end: convs, camera dense layers and
+    /// the middleware come first in the flat vector, the heads after.
+    pub fn encoder_len(&self) -> usize {
+        self.policy.0.offset
     }
 }
 
@@ -155,6 +164,14 @@ pub(crate) struct Cache {
     dx: Vec<f32>,
     dcols: Vec<f32>,
     dw: Vec<f32>,
+}
+
+impl Cache {
+    /// The features of the last forward pass (the middleware's output after
+    /// its ReLU), `[n, features]`.
+    pub fn features(&self) -> &[f32] {
+        self.dense_in.last().map_or(&[], Vec::as_slice)
+    }
 }
 
 /// An activation function.
@@ -423,7 +440,6 @@ impl Layout {
         let nd = self.dense.len();
         let f = self.features();
         let a = self.outputs;
-        let act = self.conv_act();
         let (pw, pb) = self.policy;
         let (vw, vb) = self.value;
         {
@@ -435,10 +451,30 @@ impl Layout {
         }
         // dL/dh
         let mut dh = std::mem::take(&mut cache.dh);
-        let mut dx = std::mem::take(&mut cache.dx);
         sized(&mut dh, n * f);
         gemm(n, a, f, d_policy, false, at(p, pw), true, 0.0, &mut dh);
         gemm(n, 1, f, d_value, false, at(p, vw), true, 1.0, &mut dh);
+        self.torso_backward(p, cache, dh, g);
+    }
+
+    /// Gradients `g` (added into) of the encoder's parameters for a loss
+    /// whose gradient by the features ([`Cache::features`], after the
+    /// middleware's ReLU) is `dh` (`[n, features]`), through the forward
+    /// pass in `cache`. The heads' parameters get nothing.
+    pub fn backward_features(&self, p: &[f32], cache: &mut Cache, dh: &[f32], g: &mut [f32]) {
+        let mut buf = std::mem::take(&mut cache.dh);
+        buf.clear();
+        buf.extend_from_slice(dh);
+        self.torso_backward(p, cache, buf, g);
+    }
+
+    /// The encoder's part of the backward pass from `dh`, the gradient by
+    /// the features (a buffer the cache keeps afterwards).
+    fn torso_backward(&self, p: &[f32], cache: &mut Cache, mut dh: Vec<f32>, g: &mut [f32]) {
+        let n = cache.n;
+        let nd = self.dense.len();
+        let act = self.conv_act();
+        let mut dx = std::mem::take(&mut cache.dx);
         for i in (0..nd).rev() {
             let (din, dout) = self.dense[i];
             let (wslot, bslot) = self.dense_slots[i];
