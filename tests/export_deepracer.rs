@@ -3,7 +3,8 @@
 //! car loader's checks, whose frozen graph TensorFlow imports by the car's
 //! input and output names and OpenVINO converts for the car (FP16), giving
 //! the ONNX bundle's outputs on rendered frames, for every network chicane
-//! trains that the car can run, discrete and continuous, mono and stereo.
+//! trains that the car can run, discrete and continuous, mono and stereo,
+//! PPO and SAC (rl_coach's SAC names).
 //! `chicane import-model` brings such a model back (identical actions), and
 //! a graph that TensorFlow builds with rl_coach's node names imports and
 //! evaluates. TensorFlow and OpenVINO come from PyPI into a venv under the
@@ -97,6 +98,9 @@ const CONTINUOUS: &str = "track = \"easy-oval\"\nseed = 5\n\n[action_space.conti
     steering_angle = { low = -30.0, high = 30.0 }\nspeed = { low = 0.5, high = 4.0 }\n";
 const DISCRETE: &str = "track = \"easy-oval\"\nseed = 5\n";
 const STEREO: &str = "track = \"easy-oval\"\nseed = 5\nsensor = [\"STEREO_CAMERAS\"]\n";
+const SAC: &str = "track = \"easy-oval\"\nseed = 5\ntraining_algorithm = \"sac\"\n\n\
+    [action_space.continuous]\nsteering_angle = { low = -30.0, high = 30.0 }\n\
+    speed = { low = 0.5, high = 4.0 }\n";
 
 #[test]
 fn deepracer_export_runs_in_tensorflow_and_openvino_like_the_onnx_bundle() {
@@ -122,8 +126,28 @@ fn deepracer_export_runs_in_tensorflow_and_openvino_like_the_onnx_bundle() {
         let name = format!("{short}-stereo");
         runs.push((name.clone(), tiny_run(&dir, &name, STEREO, net)));
     }
+    for (net, short) in [
+        ("FAST_CNN", "fast"),
+        ("DEEP_CONVOLUTIONAL_NETWORK_SHALLOW", "shallow"),
+    ] {
+        let name = format!("{short}-sac");
+        runs.push((name.clone(), tiny_run(&dir, &name, SAC, net)));
+    }
     let mut cases = Vec::new();
     for (name, run) in &runs {
+        // rl_coach's names: the SAC agent's policy network, or PPO's
+        let sac = name.ends_with("sac");
+        let (scope, output) = if sac {
+            (
+                "main_level/agent/policy/online",
+                "main_level/agent/policy/online/network_0/sac_policy_head_0/policy",
+            )
+        } else {
+            (
+                "main_level/agent/main/online",
+                "main_level/agent/main/online/network_1/ppo_head_0/policy",
+            )
+        };
         let run_s = run.to_str().unwrap();
         let bundle = dir.join(format!("{name}-bundle.tar.gz"));
         chicane(&["export", run_s, "--out", bundle.to_str().unwrap()]);
@@ -136,7 +160,7 @@ fn deepracer_export_runs_in_tensorflow_and_openvino_like_the_onnx_bundle() {
             "--out",
             archive.to_str().unwrap(),
         ]);
-        assert!(stdout.contains("ppo_head_0/policy"), "{stdout}");
+        assert!(stdout.contains(output), "{stdout}");
         let frames = rendered_frames(&run.join("run.toml"), FRAMES);
         let (expected, outputs) = bundle_outputs(&bundle, &frames);
         let channels = frames[0].len() / (120 * 160);
@@ -154,8 +178,8 @@ fn deepracer_export_runs_in_tensorflow_and_openvino_like_the_onnx_bundle() {
         cases.push(serde_json::json!({
             "name": name,
             "archive": archive,
-            "input": format!("main_level/agent/main/online/network_0/{sensor}/{sensor}"),
-            "output": "main_level/agent/main/online/network_1/ppo_head_0/policy",
+            "input": format!("{scope}/network_0/{sensor}/{sensor}"),
+            "output": output,
             "channels": channels,
             "frames": fpath,
             "expected": epath,
@@ -185,7 +209,12 @@ fn deepracer_export_runs_in_tensorflow_and_openvino_like_the_onnx_bundle() {
             serde_json::json!(["model_metadata.json", "agent/model.pb"]),
             "{name}"
         );
-        assert_eq!(r["metadata_training_algorithm"], "clipped_ppo", "{name}");
+        let algorithm = if name.ends_with("sac") {
+            "sac"
+        } else {
+            "clipped_ppo"
+        };
+        assert_eq!(r["metadata_training_algorithm"], algorithm, "{name}");
         let channels = if name.ends_with("stereo") { 2 } else { 1 };
         assert_eq!(
             r["tf_input_shape"],

@@ -9,8 +9,10 @@
 
 use chicane_agent::burn::tensor::Device;
 use chicane_agent::{
-    ActorCriticConfig, HeadKind, HostObs, Learner, NetworkKind, Rollout, SacConfig, Temperature,
+    ActorCriticConfig, HeadKind, HostObs, Learner, NetworkKind, PpoConfig, Rollout, SacConfig,
+    Temperature, export_onnx,
 };
+use tract_onnx::prelude::*;
 use chicane_core::{Action, ActionSpace, Range};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -79,22 +81,6 @@ fn episode(learner: &Learner, rng: &mut ChaCha8Rng, greedy: bool) -> (Rollout, f
 
 #[test]
 fn sac_drives_a_position_to_the_centre_from_frames() {
-    let space = ActionSpace::Continuous {
-        steering_angle_deg: Range {
-            low: -30.0,
-            high: 30.0,
-        },
-        speed: Range {
-            low: 0.5,
-            high: 1.5,
-        },
-    };
-    let net = ActorCriticConfig::new(
-        NetworkKind::FastCnn,
-        Some([1, SIDE, SIDE]),
-        None,
-        HeadKind::SquashedGaussian(2),
-    );
     let cfg = SacConfig {
         lr: 1e-3,
         discount_factor: 0.9,
@@ -107,7 +93,7 @@ fn sac_drives_a_position_to_the_centre_from_frames() {
         critic_hidden: 64,
         ..SacConfig::default()
     };
-    let mut learner = Learner::new_sac(net, cfg, space, &Device::flex(), 2).unwrap();
+    let mut learner = Learner::new_sac(net(), cfg, space(), &Device::flex(), 2).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(21);
     let (_, before) = episode(&learner, &mut rng, true);
     let mut last = None;
@@ -132,9 +118,8 @@ fn sac_drives_a_position_to_the_centre_from_frames() {
     );
 }
 
-#[test]
-fn sac_refuses_observations_it_cannot_store_exactly() {
-    let space = ActionSpace::Continuous {
+fn space() -> ActionSpace {
+    ActionSpace::Continuous {
         steering_angle_deg: Range {
             low: -30.0,
             high: 30.0,
@@ -143,15 +128,92 @@ fn sac_refuses_observations_it_cannot_store_exactly() {
             low: 0.5,
             high: 1.5,
         },
-    };
-    let net = ActorCriticConfig::new(
+    }
+}
+
+fn net() -> ActorCriticConfig {
+    ActorCriticConfig::new(
         NetworkKind::FastCnn,
         Some([1, SIDE, SIDE]),
         None,
         HeadKind::SquashedGaussian(2),
+    )
+}
+
+#[test]
+fn a_sac_checkpoint_loads_for_evaluation_and_exports_to_onnx() {
+    let mut learner = Learner::new_sac(net(), SacConfig::default(), space(), &Device::flex(), 4)
+        .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for _ in 0..3 {
+        let (rollout, _) = episode(&learner, &mut rng, false);
+        learner.update(&rollout, &mut rng).unwrap();
+    }
+    let dir = std::env::temp_dir().join(format!("chicane-sac-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    learner.save(&dir).unwrap();
+    let probe = obs_of(&[-0.9, -0.3, 0.0, 0.4, 0.8]);
+    let want = learner.policy_output(&probe).unwrap();
+    assert_eq!(want.len(), 5 * 2);
+    assert!(want.iter().all(|a| a.abs() < 1.0));
+    // what `chicane evaluate` does: a burn learner of the run's network,
+    // the weights only
+    let mut eval =
+        Learner::new(net(), PpoConfig::default(), space(), &Device::flex(), 0).unwrap();
+    eval.load(&dir, false).unwrap();
+    let got = eval.policy_output(&probe).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "burn {g} vs native {w}");
+    }
+    let greedy = eval.act(&probe, &mut rng, true).unwrap();
+    for (i, s) in greedy.iter().enumerate() {
+        assert!((s.raw[0] - want[2 * i]).abs() < 1e-5, "greedy action {i}");
+    }
+    // a burn learner cannot train the SAC head as PPO
+    let (rollout, _) = episode(&eval, &mut rng, false);
+    let err = eval.update(&rollout, &mut rng).unwrap_err().to_string();
+    assert!(err.contains("learns with SAC"), "{err}");
+    // the ONNX graph gives tanh(mean), as the host does
+    let onnx = export_onnx(&learner).unwrap();
+    assert_eq!(onnx.output_len, 2);
+    let plan = tract_onnx::onnx()
+        .model_for_read(&mut onnx.bytes.as_slice())
+        .unwrap()
+        .with_input_fact(0, f32::fact([5, 1, SIDE, SIDE]).into())
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let input = Tensor::from_shape(&[5, 1, SIDE, SIDE], &probe.camera).unwrap();
+    let out = plan.run(tvec!(input.into())).unwrap();
+    let got: Vec<f32> = out[0].to_array_view::<f32>().unwrap().iter().copied().collect();
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "ONNX {g} vs host {w}");
+    }
+    // the critics, targets and optimizers come back as they were saved
+    let mut back = Learner::new_sac(net(), SacConfig::default(), space(), &Device::flex(), 9)
+        .unwrap();
+    back.load(&dir, true).unwrap();
+    let again = dir.join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    back.save(&again).unwrap();
+    assert!(
+        std::fs::read(dir.join("sac.native")).unwrap()
+            == std::fs::read(again.join("sac.native")).unwrap(),
+        "sac.native round trip"
     );
+    // a checkpoint without SAC's state names what is missing
+    std::fs::remove_file(dir.join("sac.native")).unwrap();
+    let err = back.load(&dir, true).unwrap_err().to_string();
+    assert!(err.contains("sac.native") && err.contains("not trained with SAC"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sac_refuses_observations_it_cannot_store_exactly() {
     let mut learner =
-        Learner::new_sac(net, SacConfig::default(), space, &Device::flex(), 2).unwrap();
+        Learner::new_sac(net(), SacConfig::default(), space(), &Device::flex(), 2).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let (mut rollout, _) = episode(&learner, &mut rng, false);
     rollout.obs.camera[3] = 0.123_456_7;
