@@ -12,10 +12,10 @@ use chicane_agent::{
     ActorCriticConfig, HeadKind, HostObs, Learner, NetworkKind, PpoConfig, Rollout, SacConfig,
     Temperature, export_onnx,
 };
-use tract_onnx::prelude::*;
 use chicane_core::{Action, ActionSpace, Range};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use tract_onnx::prelude::*;
 
 const SIDE: usize = 14;
 const ENVS: usize = 16;
@@ -142,8 +142,8 @@ fn net() -> ActorCriticConfig {
 
 #[test]
 fn a_sac_checkpoint_loads_for_evaluation_and_exports_to_onnx() {
-    let mut learner = Learner::new_sac(net(), SacConfig::default(), space(), &Device::flex(), 4)
-        .unwrap();
+    let mut learner =
+        Learner::new_sac(net(), SacConfig::default(), space(), &Device::flex(), 4).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for _ in 0..3 {
         let (rollout, _) = episode(&learner, &mut rng, false);
@@ -158,8 +158,7 @@ fn a_sac_checkpoint_loads_for_evaluation_and_exports_to_onnx() {
     assert!(want.iter().all(|a| a.abs() < 1.0));
     // what `chicane evaluate` does: a burn learner of the run's network,
     // the weights only
-    let mut eval =
-        Learner::new(net(), PpoConfig::default(), space(), &Device::flex(), 0).unwrap();
+    let mut eval = Learner::new(net(), PpoConfig::default(), space(), &Device::flex(), 0).unwrap();
     eval.load(&dir, false).unwrap();
     let got = eval.policy_output(&probe).unwrap();
     for (g, w) in got.iter().zip(&want) {
@@ -187,13 +186,18 @@ fn a_sac_checkpoint_loads_for_evaluation_and_exports_to_onnx() {
         .unwrap();
     let input = Tensor::from_shape(&[5, 1, SIDE, SIDE], &probe.camera).unwrap();
     let out = plan.run(tvec!(input.into())).unwrap();
-    let got: Vec<f32> = out[0].to_array_view::<f32>().unwrap().iter().copied().collect();
+    let got: Vec<f32> = out[0]
+        .to_array_view::<f32>()
+        .unwrap()
+        .iter()
+        .copied()
+        .collect();
     for (g, w) in got.iter().zip(&want) {
         assert!((g - w).abs() < 1e-5, "ONNX {g} vs host {w}");
     }
     // the critics, targets and optimizers come back as they were saved
-    let mut back = Learner::new_sac(net(), SacConfig::default(), space(), &Device::flex(), 9)
-        .unwrap();
+    let mut back =
+        Learner::new_sac(net(), SacConfig::default(), space(), &Device::flex(), 9).unwrap();
     back.load(&dir, true).unwrap();
     let again = dir.join("again");
     std::fs::create_dir_all(&again).unwrap();
@@ -206,7 +210,10 @@ fn a_sac_checkpoint_loads_for_evaluation_and_exports_to_onnx() {
     // a checkpoint without SAC's state names what is missing
     std::fs::remove_file(dir.join("sac.native")).unwrap();
     let err = back.load(&dir, true).unwrap_err().to_string();
-    assert!(err.contains("sac.native") && err.contains("not trained with SAC"), "{err}");
+    assert!(
+        err.contains("sac.native") && err.contains("not trained with SAC"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

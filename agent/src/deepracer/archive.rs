@@ -9,6 +9,7 @@
 //! (sensors among the car's, `training_algorithm` `clipped_ppo` or `sac`).
 
 use crate::error::{AgentError, io_err};
+use chicane_core::TrainingAlgorithm;
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -95,20 +96,31 @@ pub fn car_model_name(path: &Path) -> Result<String, AgentError> {
 }
 
 /// The metadata the car reads, from a run's `model_metadata.json`, with
-/// `training_algorithm` set to `clipped_ppo`: the exported graph has
-/// rl_coach's PPO policy head whatever trained it (a `vanilla_pg` run
-/// included; the car knows only `clipped_ppo` and `sac`).
+/// `training_algorithm` set to the algorithm whose rl_coach node names the
+/// exported graph has, which the car looks its output up by: `sac` for a
+/// SAC policy, `clipped_ppo` for every other (a `vanilla_pg` run has PPO's
+/// policy head; the car knows only `clipped_ppo` and `sac`).
 ///
 /// # Errors
 /// [`AgentError::Checkpoint`] when the run's metadata is not JSON.
-pub fn car_metadata(run_metadata: &str, path: &Path) -> Result<String, AgentError> {
+pub fn car_metadata(
+    run_metadata: &str,
+    path: &Path,
+    graph_algorithm: TrainingAlgorithm,
+) -> Result<String, AgentError> {
     let mut v: serde_json::Value =
         serde_json::from_str(run_metadata).map_err(|e| AgentError::Checkpoint {
             path: path.to_path_buf(),
             detail: format!("not JSON: {e}"),
         })?;
+    let name = match graph_algorithm {
+        TrainingAlgorithm::Sac => TrainingAlgorithm::Sac.name(),
+        TrainingAlgorithm::ClippedPpo | TrainingAlgorithm::VanillaPg => {
+            TrainingAlgorithm::ClippedPpo.name()
+        }
+    };
     if let Some(obj) = v.as_object_mut() {
-        obj.insert("training_algorithm".into(), "clipped_ppo".into());
+        obj.insert("training_algorithm".into(), name.into());
     }
     serde_json::to_string_pretty(&v).map_err(|e| AgentError::Checkpoint {
         path: path.to_path_buf(),

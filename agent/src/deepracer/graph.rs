@@ -21,7 +21,7 @@ use crate::learner::Learner;
 use crate::net::HeadKind;
 use crate::onnx::export_onnx;
 use chicane_bundle::{CAMERA_INPUT, OutputKind};
-use chicane_core::{NetworkKind, Preprocess, Sensor};
+use chicane_core::{NetworkKind, Preprocess, Sensor, TrainingAlgorithm};
 use prost::Message;
 use std::collections::HashMap;
 use tract_onnx::pb;
@@ -51,6 +51,9 @@ pub struct DeepRacerGraph {
     pub output_len: usize,
     /// The camera sensor the graph is fed by.
     pub sensor: Sensor,
+    /// The algorithm whose rl_coach names the graph has (`clipped_ppo`, or
+    /// `sac` for a SAC policy): the car finds the output by it.
+    pub training_algorithm: TrainingAlgorithm,
 }
 
 /// Why a model cannot run on the stock car, or `None` when it can: the
@@ -128,11 +131,17 @@ pub fn export_deepracer_graph(
         .graph
         .ok_or_else(|| AgentError::Shape("the ONNX model has no graph".into()))?;
     // rl_coach's names: the PPO agent's, or the SAC agent's policy network
-    let (input, output) = match net.head {
-        HeadKind::SquashedGaussian(_) => (sac_camera_input_name(sensor), SAC_POLICY_OUTPUT),
-        HeadKind::Categorical(_) | HeadKind::Gaussian(_) => {
-            (camera_input_name(sensor), PPO_POLICY_OUTPUT)
-        }
+    let (input, output, training_algorithm) = match net.head {
+        HeadKind::SquashedGaussian(_) => (
+            sac_camera_input_name(sensor),
+            SAC_POLICY_OUTPUT,
+            TrainingAlgorithm::Sac,
+        ),
+        HeadKind::Categorical(_) | HeadKind::Gaussian(_) => (
+            camera_input_name(sensor),
+            PPO_POLICY_OUTPUT,
+            TrainingAlgorithm::ClippedPpo,
+        ),
     };
     let mut t = Translation::new(&graph, output);
     t.preprocess(&input, &p);
@@ -167,6 +176,7 @@ pub fn export_deepracer_graph(
         output_kind: onnx.output,
         output_len: onnx.output_len,
         sensor,
+        training_algorithm,
     })
 }
 

@@ -57,7 +57,7 @@ pub fn export_deepracer(
     let graph = export_deepracer_graph(&learner, spec.preprocess.as_ref())?;
     let path = run_dir.model_metadata();
     let text = std::fs::read_to_string(&path).map_err(crate::error::io_err(&path))?;
-    let metadata = car_metadata(&text, &path)?;
+    let metadata = car_metadata(&text, &path, graph.training_algorithm)?;
     let archive = write_car_archive(out, &metadata, &graph.bytes)?;
     Ok(DeepRacerExport {
         graph,
