@@ -226,6 +226,11 @@ fn sac_custom_files_train_sac_evaluate_and_resume() {
         !ckpt.join("optimizer.native").exists(),
         "no PPO optimizer state"
     );
+    // the checkpoint the run stopped on keeps the replay buffer
+    assert!(
+        ckpt.join("replay.bin").is_file(),
+        "the last checkpoint keeps the replay buffer"
+    );
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     assert!(
         metrics.contains("\"temperature\""),
@@ -249,8 +254,20 @@ fn sac_custom_files_train_sac_evaluate_and_resume() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    assert!(
-        metrics.matches("\"type\":\"iteration\"").count() >= 2,
-        "{metrics}"
-    );
+    let sizes: Vec<(u64, u64)> = metrics
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "iteration")
+        .map(|v| {
+            (
+                v["record"]["total_steps"].as_u64().unwrap(),
+                v["record"]["update"]["replay_size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(sizes.len() >= 2, "{metrics}");
+    // the resumed run's buffer holds the first run's transitions too:
+    // every step taken so far is in it
+    let (steps, size) = sizes[sizes.len() - 1];
+    assert_eq!(size, steps, "{metrics}");
 }

@@ -65,7 +65,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AgentError> {
 }
 
 /// Saves a checkpoint of `learner` and `state` in `run`, keeping the newest
-/// `keep` checkpoints. Returns its folder.
+/// `keep` checkpoints; `last` marks the checkpoint a run stops on, which
+/// also holds SAC's replay buffer (so that a run resumed from it goes on
+/// as if it had not stopped). Returns its folder.
 ///
 /// # Errors
 /// [`AgentError::Io`] or [`AgentError::Checkpoint`] naming the file.
@@ -74,6 +76,7 @@ pub fn save_checkpoint(
     learner: &Learner,
     state: &TrainerState,
     keep: usize,
+    last: bool,
 ) -> Result<PathBuf, AgentError> {
     let dir = run.checkpoints();
     let io = |path: &Path| {
@@ -87,7 +90,7 @@ pub fn save_checkpoint(
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
     std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    learner.save(&tmp)?;
+    learner.save_checkpoint_files(&tmp, last)?;
     let json = serde_json::to_vec_pretty(state).map_err(|e| AgentError::Checkpoint {
         path: tmp.join("state.json"),
         detail: e.to_string(),

@@ -178,7 +178,7 @@ pub(crate) fn run_iterations(
             tr.learner.add_timings(actor.take_timings());
             (update, Some(next))
         };
-        let (rec, ckpt) = tr.finish_iteration(update?, finished, end)?;
+        let (rec, ckpt) = tr.finish_iteration(update?, finished, end, ending.is_some())?;
         observer.iteration(&rec);
         if let Some(remote) = &opts.remote
             && let Err(e) = remote.sync()

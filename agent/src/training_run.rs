@@ -209,7 +209,7 @@ impl TrainingRun {
     pub fn update(&mut self, rollout: &Rollout) -> Result<(IterationRecord, PathBuf), AgentError> {
         let (finished, end) = self.end_rollout();
         let update = self.learner.update(rollout, &mut self.rng)?;
-        self.finish_iteration(update, finished, end)
+        self.finish_iteration(update, finished, end, false)
     }
 
     /// Ends the rollout an update is about to learn from: its episodes
@@ -231,6 +231,8 @@ impl TrainingRun {
     /// holds `end`'s counters, not the live ones, which an overlapping
     /// rollout has moved on: a run resumed from it collects that rollout
     /// again, and `training_metrics.json` lists its episodes only once.
+    /// `last` marks the iteration training stops after (its checkpoint
+    /// keeps SAC's replay buffer).
     ///
     /// # Errors
     /// An I/O error naming the file.
@@ -239,12 +241,13 @@ impl TrainingRun {
         update: UpdateStats,
         finished: Vec<EpisodeRecord>,
         end: RolloutEnd,
+        last: bool,
     ) -> Result<(IterationRecord, PathBuf), AgentError> {
         let log = &mut self.log;
         let mut state = end.state.clone();
         state.elapsed_s = log.elapsed();
         state.rng_word_pos = self.rng.get_word_pos();
-        let ckpt = save_checkpoint(&log.dir, &self.learner, &state, self.checkpoints_kept)?;
+        let ckpt = save_checkpoint(&log.dir, &self.learner, &state, self.checkpoints_kept, last)?;
         log.state.elapsed_s = state.elapsed_s;
         log.state.rng_word_pos = state.rng_word_pos;
         log.last_iteration_episodes = finished.len();
@@ -351,7 +354,8 @@ impl TrainingRun {
     }
 
     /// Writes a checkpoint of the current weights and counters without an
-    /// update (on a stop: the unfinished rollout's counters are kept).
+    /// update (on a stop: the unfinished rollout's counters are kept; SAC's
+    /// replay buffer is kept too).
     ///
     /// # Errors
     /// An I/O error naming the file.
@@ -361,7 +365,13 @@ impl TrainingRun {
         log.state.rng_word_pos = self.rng.get_word_pos();
         log.state.rollout_rng_word_pos = self.rollout_rng.get_word_pos();
         log.flush()?;
-        save_checkpoint(&log.dir, &self.learner, &log.state, self.checkpoints_kept)
+        save_checkpoint(
+            &log.dir,
+            &self.learner,
+            &log.state,
+            self.checkpoints_kept,
+            true,
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use crate::training::{GuiLog, Training};
 use bevy_egui::egui::{self, Color32};
 use chicane_agent::NetworkKind;
 use chicane_config::{RaceType, ValueLoss};
-use chicane_core::{ActionSpace, DiscreteAction};
+use chicane_core::{ActionSpace, DiscreteAction, TrainingAlgorithm};
 use std::path::PathBuf;
 
 /// Starts training what the setup describes: the setup's run request
@@ -276,8 +276,42 @@ pub(crate) fn setup_tab(
     });
     egui::CollapsingHeader::new("Action space").show(ui, |ui| action_space_ui(ui, setup, log));
     egui::CollapsingHeader::new("Hyperparameters").show(ui, |ui| {
+        let algorithm = &mut setup.run.training_algorithm;
         let h = &mut setup.run.hyperparameters;
         egui::Grid::new("hp").num_columns(2).show(ui, |ui| {
+            ui.label("training_algorithm");
+            egui::ComboBox::from_id_salt("algorithm")
+                .selected_text(algorithm.name())
+                .show_ui(ui, |ui| {
+                    for a in TrainingAlgorithm::ALL {
+                        ui.selectable_value(algorithm, a, a.name());
+                    }
+                });
+            ui.end_row();
+            if *algorithm == TrainingAlgorithm::Sac {
+                ui.label("sac_alpha");
+                ui.add(
+                    egui::DragValue::new(&mut h.sac_alpha)
+                        .speed(0.001)
+                        .range(1e-4..=10.0),
+                );
+                ui.end_row();
+                // chicane's automatic temperature (Haarnoja et al. 2018b)
+                let mut auto = h.sac_target_entropy.is_some();
+                ui.label("automatic alpha");
+                if ui
+                    .checkbox(&mut auto, "keep the entropy near a target")
+                    .changed()
+                {
+                    h.sac_target_entropy = auto.then_some(-2.0);
+                }
+                ui.end_row();
+                if let Some(t) = h.sac_target_entropy.as_mut() {
+                    ui.label("sac_target_entropy");
+                    ui.add(egui::DragValue::new(t).speed(0.05).range(-10.0..=5.0));
+                    ui.end_row();
+                }
+            }
             ui.label("batch_size");
             ui.add(egui::DragValue::new(&mut h.batch_size).range(8..=4096));
             ui.end_row();

@@ -115,7 +115,7 @@ pub fn import_model(
         run.seed,
     )?;
     learner.set_policy_layers(&mapped.layers)?;
-    save_checkpoint(&dir, &learner, &TrainerState::default(), 1)?;
+    save_checkpoint(&dir, &learner, &TrainerState::default(), 1, false)?;
     let mut notes = mapped.notes;
     notes.push(
         "the value head starts untrained (the car's graph has none); `chicane train \

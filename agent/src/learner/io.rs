@@ -11,12 +11,21 @@ impl Learner {
     /// Writes the weights (`model.bpk`) and the optimizer state
     /// (`optimizer.bpk`, or `optimizer.native` on the native path; SAC's
     /// critics, targets, temperature and optimizers in `sac.native`) into
-    /// `dir`, which must exist. SAC's replay buffer is not saved: a resumed
-    /// run refills it before its first update.
+    /// `dir`, which must exist. SAC's replay buffer is not saved here (see
+    /// the checkpoint a run stops on).
     ///
     /// # Errors
     /// [`AgentError::Checkpoint`] naming the file.
     pub fn save(&self, dir: &Path) -> Result<(), AgentError> {
+        self.save_checkpoint_files(dir, false)
+    }
+
+    /// [`Learner::save`], and with `replay` SAC's replay buffer
+    /// (`replay.bin`, which [`Learner::load`] reads back when present).
+    ///
+    /// # Errors
+    /// [`AgentError::Checkpoint`] naming the file.
+    pub(crate) fn save_checkpoint_files(&self, dir: &Path, replay: bool) -> Result<(), AgentError> {
         let m = dir.join("model.bpk");
         self.model
             .clone()
@@ -26,7 +35,7 @@ impl Learner {
                 detail: e.to_string(),
             })?;
         if let Some(sac) = &self.sac {
-            return sac.save(dir);
+            return sac.save(dir, replay);
         }
         if let Some(nat) = &self.native {
             return nat.save(dir);
@@ -86,7 +95,9 @@ impl Learner {
 
     /// Loads the weights from `dir/model.bpk` and, with `with_optimizer`,
     /// the optimizer state from `dir/optimizer.bpk` (`dir/optimizer.native`
-    /// on the native path); without, the optimizer starts afresh.
+    /// on the native path; SAC's `sac.native`, and its replay buffer from
+    /// `replay.bin` where the checkpoint has one); without, the optimizer
+    /// starts afresh.
     ///
     /// # Errors
     /// [`AgentError::Checkpoint`] naming the file that is missing, corrupt or

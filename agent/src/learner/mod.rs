@@ -79,6 +79,10 @@ pub struct UpdateStats {
     /// update (absent for PPO).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q_mean: Option<f32>,
+    /// SAC: transitions in the replay buffer after the update (absent for
+    /// PPO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_size: Option<u64>,
 }
 
 /// Experience for one update, flattened over envs and steps (step-major:

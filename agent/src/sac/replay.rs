@@ -14,6 +14,7 @@
 use crate::error::AgentError;
 use crate::learner::{HostObs, Rollout};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 /// The transitions of one minibatch, decoded.
 ///
@@ -29,7 +30,7 @@ pub(crate) struct Batch {
 }
 
 /// The replay buffer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ReplayBuffer {
     capacity: usize,
     cam_len: usize,
@@ -174,6 +175,45 @@ impl ReplayBuffer {
             self.transitions += 1;
         }
         Ok(())
+    }
+
+    /// Why `other` (read from a checkpoint) cannot replace this buffer, or
+    /// `None` when it can: the same capacity, observation and action sizes
+    /// and frame codes, and arrays of those sizes.
+    pub fn mismatch(&self, other: &ReplayBuffer) -> Option<String> {
+        let shape = |b: &ReplayBuffer| (b.capacity, b.cam_len, b.vec_len, b.act_len, b.scale);
+        if shape(self) != shape(other) {
+            return Some(format!(
+                "holds {} slots of {} camera and {} vector values and {}-dimensional actions; \
+                 this run's buffer is {} slots of {}, {} and {} (resume with the same \
+                 sac_buffer_size, sensors and network, or delete the file to refill the buffer)",
+                other.capacity,
+                other.cam_len,
+                other.vec_len,
+                other.act_len,
+                self.capacity,
+                self.cam_len,
+                self.vec_len,
+                self.act_len
+            ));
+        }
+        let c = other.capacity;
+        let sized = other.cam.len() == c * other.cam_len
+            && other.vector.len() == c * other.vec_len
+            && other.actions.len() == c * other.act_len
+            && [
+                other.rewards.len(),
+                other.terminated.len(),
+                other.next.len(),
+                other.transition.len(),
+            ]
+            .iter()
+            .all(|&n| n == c)
+            && other.head < c
+            && other.filled <= c
+            && other.transitions == other.transition.iter().filter(|t| **t).count()
+            && other.next.iter().all(|&s| (s as usize) < c);
+        (!sized).then(|| "is damaged (its arrays do not have their sizes)".to_string())
     }
 
     /// Decodes slot `s`'s observation onto `out`.

@@ -39,6 +39,9 @@ const SHARDS: usize = 2;
 /// temperature and optimizer state.
 pub(crate) const SAC_FILE: &str = "sac.native";
 
+/// The file of a stopping checkpoint that holds SAC's replay buffer.
+pub(crate) const REPLAY_FILE: &str = "replay.bin";
+
 /// What is saved in `sac.native`.
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
@@ -219,6 +222,7 @@ impl SacState {
         stats.grad_norm /= n;
         stats.temperature = Some(self.alpha());
         stats.q_mean = Some(sums.q / n);
+        stats.replay_size = Some(self.replay.len() as u64);
         Ok((stats, times))
     }
 
@@ -343,11 +347,21 @@ impl SacState {
     }
 
     /// Writes the critics, targets, temperature and optimizer state to
-    /// `dir/sac.native` (postcard).
+    /// `dir/sac.native` and, with `replay`, the replay buffer to
+    /// `dir/replay.bin` (postcard both).
     ///
     /// # Errors
     /// [`AgentError::Checkpoint`] naming the file.
-    pub fn save(&self, dir: &Path) -> Result<(), AgentError> {
+    pub fn save(&self, dir: &Path, replay: bool) -> Result<(), AgentError> {
+        if replay {
+            let path = dir.join(REPLAY_FILE);
+            let err = |detail: String| AgentError::Checkpoint {
+                path: path.clone(),
+                detail,
+            };
+            let bytes = postcard::to_stdvec(&self.replay).map_err(|e| err(e.to_string()))?;
+            std::fs::write(&path, bytes).map_err(|e| err(e.to_string()))?;
+        }
         let path = dir.join(SAC_FILE);
         let err = |detail: String| AgentError::Checkpoint {
             path: path.clone(),
@@ -367,13 +381,32 @@ impl SacState {
         std::fs::write(&path, bytes).map_err(|e| err(e.to_string()))
     }
 
-    /// Reads `dir/sac.native` into this state (the replay buffer starts
-    /// empty: it is not checkpointed).
+    /// Reads `dir/sac.native` into this state, and the replay buffer from
+    /// `dir/replay.bin` when the checkpoint has one (the checkpoint a run
+    /// stopped on); without, the buffer starts empty and refills before
+    /// the next update.
     ///
     /// # Errors
     /// [`AgentError::Checkpoint`] naming the file when it is missing,
-    /// damaged or made for another network; the state is unchanged then.
+    /// damaged or made for another network or buffer size; the state is
+    /// unchanged then.
     pub fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
+        let replay_path = dir.join(REPLAY_FILE);
+        let replay = if replay_path.is_file() {
+            let err = |detail: String| AgentError::Checkpoint {
+                path: replay_path.clone(),
+                detail,
+            };
+            let bytes = std::fs::read(&replay_path).map_err(|e| err(e.to_string()))?;
+            let r: ReplayBuffer =
+                postcard::from_bytes(&bytes).map_err(|e| err(format!("{e} (a damaged file)")))?;
+            if let Some(why) = self.replay.mismatch(&r) {
+                return Err(err(why));
+            }
+            Some(r)
+        } else {
+            None
+        };
         let path = dir.join(SAC_FILE);
         let err = |detail: String| AgentError::Checkpoint {
             path: path.clone(),
@@ -408,6 +441,9 @@ impl SacState {
         self.adam_q = r.adam_q;
         self.adam_heads = r.adam_heads;
         self.adam_alpha = r.adam_alpha;
+        if let Some(r) = replay {
+            self.replay = r;
+        }
         Ok(())
     }
 
