@@ -76,6 +76,15 @@ pub enum AgentError {
     Store(chicane_store::StoreError),
 }
 
+/// `Err(AgentError::Hyperparameter)` for the setting `name` (DeepRacer's
+/// name where it has one), saying what is accepted.
+pub(crate) fn bad_hyperparameter<T>(name: &str, problem: &str) -> Result<T, AgentError> {
+    Err(AgentError::Hyperparameter {
+        name: name.into(),
+        problem: problem.into(),
+    })
+}
+
 /// [`AgentError::Io`] for `path`, for `map_err`.
 pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> AgentError + '_ {
     move |source| AgentError::Io {

@@ -97,12 +97,7 @@ impl SacConfig {
     /// [`AgentError::Hyperparameter`] naming the field (DeepRacer's name
     /// where it has one) and its range.
     pub fn validate(&self) -> Result<(), AgentError> {
-        let bad = |name: &str, problem: &str| {
-            Err(AgentError::Hyperparameter {
-                name: name.into(),
-                problem: problem.into(),
-            })
-        };
+        let bad = crate::error::bad_hyperparameter::<()>;
         if !(0.0..=1.0).contains(&self.discount_factor) {
             return bad("discount_factor", "must be within [0, 1]");
         }

@@ -4,7 +4,9 @@
 
 use super::config::SacConfig;
 use super::critic::{Critic, CriticCache};
-use super::math::{actor_loss, critic_loss, soft_q_target, squashed_gaussian_sample};
+use super::math::{
+    SquashedSample, actor_loss, critic_loss, soft_q_target, squashed_gaussian_sample,
+};
 use super::replay::Batch;
 use crate::native::{Cache, Layout, gemm};
 use std::time::Instant;
@@ -60,6 +62,32 @@ pub(super) fn add_into(acc: &mut [f32], x: &[f32]) {
     }
 }
 
+/// Squashed-Gaussian samples of every row of a head's outputs `policy`
+/// (`[n, 2a]`: means, then raw log stds) for the noise `[n, a]`: the
+/// actions (`[n, a]`) and each row's log-probability (`[n]`) replace the
+/// buffers' contents; `each` sees every dimension's sample.
+fn sample_rows(
+    policy: &[f32],
+    a: usize,
+    noise: &[f32],
+    actions: &mut Vec<f32>,
+    log_probs: &mut Vec<f32>,
+    mut each: impl FnMut(SquashedSample),
+) {
+    actions.clear();
+    log_probs.clear();
+    for (out, z) in policy.chunks_exact(2 * a).zip(noise.chunks_exact(a)) {
+        let mut lp = 0.0;
+        for d in 0..a {
+            let s = squashed_gaussian_sample(out[d], out[a + d], z[d]);
+            actions.push(s.action);
+            lp += s.log_prob;
+            each(s);
+        }
+        log_probs.push(lp);
+    }
+}
+
 /// Rows `lo..hi` of an `[n, len]` array.
 fn rows(v: &[f32], len: usize, lo: usize, hi: usize) -> &[f32] {
     &v[lo * len..hi * len]
@@ -100,19 +128,14 @@ impl Shard {
         layout.forward(p, next_cam, n, &mut self.next);
         layout.forward(net_target, next_cam, n, &mut self.target);
         // a' ~ pi(. | s') by the online actor
-        self.next_actions.clear();
-        self.next_log_probs.clear();
-        for r in 0..n {
-            let out = &self.next.policy[r * 2 * a..(r + 1) * 2 * a];
-            let mut lp = 0.0;
-            for d in 0..a {
-                let s =
-                    squashed_gaussian_sample(out[d], out[a + d], step.noise_next[(lo + r) * a + d]);
-                self.next_actions.push(s.action);
-                lp += s.log_prob;
-            }
-            self.next_log_probs.push(lp);
-        }
+        sample_rows(
+            &self.next.policy,
+            a,
+            &step.noise_next[lo * a..hi * a],
+            &mut self.next_actions,
+            &mut self.next_log_probs,
+            |_| {},
+        );
         critic.forward(
             q_target,
             self.target.features(),
@@ -194,19 +217,14 @@ impl Shard {
         let bf = step.total as f32;
         let alpha = step.alpha;
         let mut samples = Vec::with_capacity(n * a);
-        self.actions.clear();
-        for r in 0..n {
-            let out = &self.obs.policy[r * 2 * a..(r + 1) * 2 * a];
-            let mut lp = 0.0;
-            for d in 0..a {
-                let s =
-                    squashed_gaussian_sample(out[d], out[a + d], step.noise_pi[(lo + r) * a + d]);
-                self.actions.push(s.action);
-                lp += s.log_prob;
-                samples.push(s);
-            }
-            self.log_probs.push(lp);
-        }
+        sample_rows(
+            &self.obs.policy,
+            a,
+            &step.noise_pi[lo * a..hi * a],
+            &mut self.actions,
+            &mut self.log_probs,
+            |s| samples.push(s),
+        );
         critic.forward(q, self.obs.features(), &self.actions, n, &mut self.critic);
         // d loss / d Q_j: the smaller critic carries the gradient
         let mut out = ShardOut::default();

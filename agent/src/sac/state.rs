@@ -42,24 +42,10 @@ pub(crate) const SAC_FILE: &str = "sac.native";
 /// The file of a stopping checkpoint that holds SAC's replay buffer.
 pub(crate) const REPLAY_FILE: &str = "replay.bin";
 
-/// What is saved in `sac.native`.
-#[derive(Debug, Serialize, Deserialize)]
-struct Record {
-    q: Vec<f32>,
-    q_target: Vec<f32>,
-    net_target: Vec<f32>,
-    log_alpha: f32,
-    adam_encoder: Adam,
-    adam_q: Adam,
-    adam_heads: Adam,
-    adam_alpha: Adam,
-}
-
-/// SAC's state beside the native network parameters.
-pub(crate) struct SacState {
-    cfg: SacConfig,
-    critic: Critic,
-    actions: usize,
+/// What SAC learns beside the network (saved in `sac.native`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Learnt {
+    /// Both critics' parameters.
     q: Vec<f32>,
     q_target: Vec<f32>,
     /// The target encoder, flat like the layout (its heads are not used).
@@ -69,6 +55,27 @@ pub(crate) struct SacState {
     adam_q: Adam,
     adam_heads: Adam,
     adam_alpha: Adam,
+}
+
+impl Learnt {
+    /// Whether `other` has this state's sizes.
+    fn fits(&self, other: &Learnt) -> bool {
+        other.q.len() == self.q.len()
+            && other.q_target.len() == self.q_target.len()
+            && other.net_target.len() == self.net_target.len()
+            && other.adam_encoder.m.len() == self.adam_encoder.m.len()
+            && other.adam_q.m.len() == self.adam_q.m.len()
+            && other.adam_heads.m.len() == self.adam_heads.m.len()
+            && other.adam_alpha.m.len() == self.adam_alpha.m.len()
+    }
+}
+
+/// SAC's state beside the native network parameters.
+pub(crate) struct SacState {
+    cfg: SacConfig,
+    critic: Critic,
+    actions: usize,
+    learnt: Learnt,
     replay: ReplayBuffer,
     shards: Vec<Shard>,
     g_encoder: Vec<f32>,
@@ -84,6 +91,13 @@ impl std::fmt::Debug for SacState {
             .field("replay", &self.replay.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The rows `lo..hi` of a minibatch of `b` that shard `i` takes.
+fn shard_rows(i: usize, b: usize) -> (usize, usize) {
+    let per = b.div_ceil(SHARDS);
+    let lo = (i * per).min(b);
+    (lo, (lo + per).min(b))
 }
 
 /// `n` standard-normal numbers (Box-Muller).
@@ -137,15 +151,17 @@ impl SacState {
         let enc = layout.encoder_len();
         Ok(SacState {
             replay: ReplayBuffer::new(cfg.buffer_size, cam_len, vec_len, actions, downscale),
-            log_alpha: (cfg.temperature.initial() as f32).ln(),
-            adam_encoder: Adam::new(enc),
-            adam_q: Adam::new(q.len()),
-            adam_heads: Adam::new(layout.len - enc),
-            adam_alpha: Adam::new(1),
-            q_target: q.clone(),
             g_q: vec![0.0; q.len()],
-            q,
-            net_target: params.to_vec(),
+            learnt: Learnt {
+                log_alpha: (cfg.temperature.initial() as f32).ln(),
+                adam_encoder: Adam::new(enc),
+                adam_q: Adam::new(q.len()),
+                adam_heads: Adam::new(layout.len - enc),
+                adam_alpha: Adam::new(1),
+                q_target: q.clone(),
+                q,
+                net_target: params.to_vec(),
+            },
             g_encoder: vec![0.0; enc],
             g_heads: vec![0.0; layout.len - enc],
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
@@ -163,7 +179,7 @@ impl SacState {
 
     /// The temperature alpha now.
     pub fn alpha(&self) -> f32 {
-        self.log_alpha.exp()
+        self.learnt.log_alpha.exp()
     }
 
     /// Adds `rollout` to the replay buffer, then takes
@@ -237,20 +253,22 @@ impl SacState {
         use rayon::prelude::*;
         let t0 = Instant::now();
         let b = step.total;
-        let per = b.div_ceil(SHARDS);
         let enc = layout.encoder_len();
         // the critics and the encoder
         let outs: Vec<ShardOut> = {
-            let (critic, q, q_target, net_target) =
-                (&self.critic, &self.q, &self.q_target, &self.net_target);
+            let (critic, q, q_target, net_target) = (
+                &self.critic,
+                &self.learnt.q,
+                &self.learnt.q_target,
+                &self.learnt.net_target,
+            );
             let cfg = &self.cfg;
             let p: &[f32] = params;
             self.shards
                 .par_iter_mut()
                 .enumerate()
                 .map(|(i, shard)| {
-                    let lo = (i * per).min(b);
-                    let hi = (lo + per).min(b);
+                    let (lo, hi) = shard_rows(i, b);
                     shard.critic_pass(
                         layout, critic, cfg, p, q, q_target, net_target, step, lo, hi,
                     )
@@ -279,20 +297,20 @@ impl SacState {
         }
         let t1 = Instant::now();
         let lr = self.cfg.lr as f32;
-        self.adam_encoder
+        self.learnt
+            .adam_encoder
             .step(lr, &mut params[..enc], &self.g_encoder);
-        self.adam_q.step(lr, &mut self.q, &self.g_q);
+        self.learnt.adam_q.step(lr, &mut self.learnt.q, &self.g_q);
         let t2 = Instant::now();
         // the actor and the value head, on the same features, with the
         // updated critics
         let actor: Vec<ShardOut> = {
-            let (critic, q) = (&self.critic, &self.q);
+            let (critic, q) = (&self.critic, &self.learnt.q);
             self.shards
                 .par_iter_mut()
                 .enumerate()
                 .map(|(i, shard)| {
-                    let lo = (i * per).min(b);
-                    let hi = (lo + per).min(b);
+                    let (lo, hi) = shard_rows(i, b);
                     shard.actor_pass(layout, critic, q, step, lo, hi)
                 })
                 .collect()
@@ -309,7 +327,9 @@ impl SacState {
             return Err(AgentError::NonFinite("actor gradient".into()));
         }
         let t3 = Instant::now();
-        self.adam_heads.step(lr, &mut params[enc..], &self.g_heads);
+        self.learnt
+            .adam_heads
+            .step(lr, &mut params[enc..], &self.g_heads);
         let log_prob: f32 = actor.iter().map(|o| o.log_prob).sum();
         if let Temperature::Auto { target_entropy, .. } = self.cfg.temperature {
             let lps: Vec<f32> = self
@@ -317,14 +337,16 @@ impl SacState {
                 .iter()
                 .flat_map(|s| s.log_probs.iter().copied())
                 .collect();
-            let (_, d) = temperature_loss(self.log_alpha, &lps, target_entropy as f32);
-            let mut la = [self.log_alpha];
-            self.adam_alpha.step(lr, &mut la, &[d]);
-            self.log_alpha = la[0];
+            let l = &mut self.learnt;
+            let (_, d) = temperature_loss(l.log_alpha, &lps, target_entropy as f32);
+            let mut la = [l.log_alpha];
+            l.adam_alpha.step(lr, &mut la, &[d]);
+            l.log_alpha = la[0];
         }
         let tau = self.cfg.tau as f32;
-        soft_update(&mut self.net_target[..enc], &params[..enc], tau);
-        soft_update(&mut self.q_target, &self.q, tau);
+        let l = &mut self.learnt;
+        soft_update(&mut l.net_target[..enc], &params[..enc], tau);
+        soft_update(&mut l.q_target, &l.q, tau);
         // forward and backward split each parallel section's wall time as
         // the first shard's did
         let split = |o: &ShardOut, wall: f64| {
@@ -367,17 +389,8 @@ impl SacState {
             path: path.clone(),
             detail,
         };
-        let record = Record {
-            q: self.q.clone(),
-            q_target: self.q_target.clone(),
-            net_target: self.net_target.clone(),
-            log_alpha: self.log_alpha,
-            adam_encoder: self.adam_encoder.clone(),
-            adam_q: self.adam_q.clone(),
-            adam_heads: self.adam_heads.clone(),
-            adam_alpha: self.adam_alpha.clone(),
-        };
-        let bytes = postcard::to_stdvec(&record).map_err(|e| err(e.to_string()))?;
+
+        let bytes = postcard::to_stdvec(&self.learnt).map_err(|e| err(e.to_string()))?;
         std::fs::write(&path, bytes).map_err(|e| err(e.to_string()))
     }
 
@@ -419,28 +432,14 @@ impl SacState {
             ));
         }
         let bytes = std::fs::read(&path).map_err(|e| err(e.to_string()))?;
-        let r: Record =
+        let r: Learnt =
             postcard::from_bytes(&bytes).map_err(|e| err(format!("{e} (a damaged file)")))?;
-        let fits = r.q.len() == self.q.len()
-            && r.q_target.len() == self.q.len()
-            && r.net_target.len() == self.net_target.len()
-            && r.adam_encoder.m.len() == self.adam_encoder.m.len()
-            && r.adam_q.m.len() == self.adam_q.m.len()
-            && r.adam_heads.m.len() == self.adam_heads.m.len()
-            && r.adam_alpha.m.len() == 1;
-        if !fits {
+        if !self.learnt.fits(&r) {
             return Err(err(
                 "holds the state of a different network or critic width".into(),
             ));
         }
-        self.q = r.q;
-        self.q_target = r.q_target;
-        self.net_target = r.net_target;
-        self.log_alpha = r.log_alpha;
-        self.adam_encoder = r.adam_encoder;
-        self.adam_q = r.adam_q;
-        self.adam_heads = r.adam_heads;
-        self.adam_alpha = r.adam_alpha;
+        self.learnt = r;
         if let Some(r) = replay {
             self.replay = r;
         }
@@ -450,7 +449,7 @@ impl SacState {
     /// Starts the targets and critics afresh around new network weights
     /// (weights loaded without SAC's state: a clone of another run).
     pub fn reset_targets(&mut self, params: &[f32]) {
-        self.net_target = params.to_vec();
-        self.q_target = self.q.clone();
+        self.learnt.net_target = params.to_vec();
+        self.learnt.q_target = self.learnt.q.clone();
     }
 }
