@@ -64,6 +64,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AgentError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
+/// Writes `value` to `path` as postcard: the binary state files inside a
+/// checkpoint folder (the native optimizer, SAC's state and replay buffer).
+///
+/// # Errors
+/// [`AgentError::Checkpoint`] naming the file.
+pub(crate) fn write_postcard<T: Serialize>(path: &Path, value: &T) -> Result<(), AgentError> {
+    let err = |detail: String| AgentError::Checkpoint {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let bytes = postcard::to_stdvec(value).map_err(|e| err(e.to_string()))?;
+    std::fs::write(path, bytes).map_err(|e| err(e.to_string()))
+}
+
+/// Reads a file that [`write_postcard`] wrote.
+///
+/// # Errors
+/// [`AgentError::Checkpoint`] naming the file when it cannot be read or
+/// does not decode (a damaged file).
+pub(crate) fn read_postcard<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, AgentError> {
+    let err = |detail: String| AgentError::Checkpoint {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    postcard::from_bytes(&bytes).map_err(|e| err(format!("{e} (a damaged file)")))
+}
+
 /// Saves a checkpoint of `learner` and `state` in `run`, keeping the newest
 /// `keep` checkpoints; `last` marks the checkpoint a run stops on, which
 /// also holds SAC's replay buffer (so that a run resumed from it goes on

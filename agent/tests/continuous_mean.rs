@@ -4,13 +4,14 @@
 //! runs it).
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use chicane_agent::burn::tensor::Device;
 use chicane_agent::{
     ActorCriticConfig, HostObs, Learner, NetworkKind, PpoConfig, clipped_gaussian_mean,
     export_onnx, head_for,
 };
 use chicane_core::{ActionSpace, Range};
-use tract_onnx::prelude::*;
 
 /// `E[clip(x, -1, 1)]` for `x ~ N(m, s^2)` by the trapezoid rule.
 fn integrated(m: f64, s: f64) -> f64 {
@@ -73,23 +74,7 @@ fn onnx_outputs_the_clipped_mean() {
     };
     let want = learner.policy_output(&obs).unwrap();
     let onnx = export_onnx(&learner).unwrap();
-    let plan = tract_onnx::onnx()
-        .model_for_read(&mut onnx.bytes.as_slice())
-        .unwrap()
-        .with_input_fact(0, f32::fact([n, 6]).into())
-        .unwrap()
-        .into_optimized()
-        .unwrap()
-        .into_runnable()
-        .unwrap();
-    let input = Tensor::from_shape(&[n, 6], &obs.vector).unwrap();
-    let out = plan.run(tvec!(input.into())).unwrap();
-    let got: Vec<f32> = out[0]
-        .to_array_view::<f32>()
-        .unwrap()
-        .iter()
-        .copied()
-        .collect();
+    let got = common::run_onnx(&onnx.bytes, &[n, 6], &obs.vector);
     assert_eq!(got.len(), n * 2);
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert!((g - w).abs() < 1e-5, "output {i}: ONNX {g} vs host {w}");

@@ -7,6 +7,8 @@
 //! critics, targets, automatic temperature) and the greedy policy.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use chicane_agent::burn::tensor::Device;
 use chicane_agent::{
     ActorCriticConfig, HeadKind, HostObs, Learner, NetworkKind, PpoConfig, Rollout, SacConfig,
@@ -15,7 +17,6 @@ use chicane_agent::{
 use chicane_core::{Action, ActionSpace, Range};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tract_onnx::prelude::*;
 
 const SIDE: usize = 14;
 const ENVS: usize = 16;
@@ -175,23 +176,7 @@ fn a_sac_checkpoint_loads_for_evaluation_and_exports_to_onnx() {
     // the ONNX graph gives tanh(mean), as the host does
     let onnx = export_onnx(&learner).unwrap();
     assert_eq!(onnx.output_len, 2);
-    let plan = tract_onnx::onnx()
-        .model_for_read(&mut onnx.bytes.as_slice())
-        .unwrap()
-        .with_input_fact(0, f32::fact([5, 1, SIDE, SIDE]).into())
-        .unwrap()
-        .into_optimized()
-        .unwrap()
-        .into_runnable()
-        .unwrap();
-    let input = Tensor::from_shape(&[5, 1, SIDE, SIDE], &probe.camera).unwrap();
-    let out = plan.run(tvec!(input.into())).unwrap();
-    let got: Vec<f32> = out[0]
-        .to_array_view::<f32>()
-        .unwrap()
-        .iter()
-        .copied()
-        .collect();
+    let got = common::run_onnx(&onnx.bytes, &[5, 1, SIDE, SIDE], &probe.camera);
     for (g, w) in got.iter().zip(&want) {
         assert!((g - w).abs() < 1e-5, "ONNX {g} vs host {w}");
     }

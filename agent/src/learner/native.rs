@@ -410,13 +410,7 @@ impl NativeState {
     /// # Errors
     /// [`AgentError::Checkpoint`] naming the file.
     pub fn save(&self, dir: &Path) -> Result<(), AgentError> {
-        let path = dir.join(OPTIMIZER_FILE);
-        let err = |detail: String| AgentError::Checkpoint {
-            path: path.clone(),
-            detail,
-        };
-        let bytes = postcard::to_stdvec(&self.adam).map_err(|e| err(e.to_string()))?;
-        std::fs::write(&path, bytes).map_err(|e| err(e.to_string()))
+        crate::checkpoint::write_postcard(&dir.join(OPTIMIZER_FILE), &self.adam)
     }
 
     /// Reads Adam's state from `dir/optimizer.native`.
@@ -440,9 +434,7 @@ impl NativeState {
                 "missing".into()
             }));
         }
-        let bytes = std::fs::read(&path).map_err(|e| err(e.to_string()))?;
-        let adam: Adam =
-            postcard::from_bytes(&bytes).map_err(|e| err(format!("{e} (a damaged file)")))?;
+        let adam: Adam = crate::checkpoint::read_postcard(&path)?;
         if adam.m.len() != self.layout.len || adam.v.len() != self.layout.len {
             return Err(err(format!(
                 "holds the state of {} parameters where this network has {} (a different network)",

@@ -122,6 +122,14 @@ pub fn clipped_gaussian_mean(mean: f32, sigma: f32) -> f32 {
     e.clamp(-1.0, 1.0) as f32
 }
 
+/// One standard-normal number (Box-Muller's cosine branch, Box & Muller
+/// 1958), from two uniforms of `rng`.
+fn standard_normal(rng: &mut impl Rng) -> f32 {
+    let u1: f32 = rng.random::<f32>().max(1e-12);
+    let u2: f32 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos()
+}
+
 /// Diagonal Gaussian sampling (Box-Muller). Returns `(sample, log_prob)`,
 /// the sample unclipped (the env clips it: [`to_action`]) and its
 /// log-probability the one of the clipped action
@@ -146,9 +154,7 @@ pub(super) fn sample_gaussian(
                 lp += -ls - half_log_2pi;
                 return clipped_gaussian_mean(m, ls.exp());
             }
-            let u1: f32 = rng.random::<f32>().max(1e-12);
-            let u2: f32 = rng.random();
-            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos();
+            let z = standard_normal(rng);
             let x = m + ls.exp() * z;
             lp += clipped_gaussian_log_prob(x, m, ls).0;
             x
@@ -179,9 +185,7 @@ pub(super) fn sample_squashed_gaussian(
                 lp += squashed_gaussian_log_prob(m, m, ls);
                 return m.tanh();
             }
-            let u1: f32 = rng.random::<f32>().max(1e-12);
-            let u2: f32 = rng.random();
-            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos();
+            let z = standard_normal(rng);
             let s = squashed_gaussian_sample(m, ls, z);
             lp += s.log_prob;
             s.action

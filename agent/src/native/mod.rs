@@ -12,7 +12,7 @@ mod ppo;
 
 pub(crate) use adam::{Adam, CHUNK};
 pub(crate) use gemm::gemm;
-pub(crate) use net::{Cache, Layout, Slot};
+pub(crate) use net::{Act, Cache, Layout, Slot, act_grad, bias_act, col_sums};
 pub(crate) use ppo::loss_grad;
 
 /// True when the native path covers `cfg`: a camera-only convolutional

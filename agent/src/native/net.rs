@@ -176,7 +176,7 @@ impl Cache {
 
 /// An activation function.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Act {
+pub(crate) enum Act {
     Relu,
     Tanh,
     Identity,
@@ -292,7 +292,7 @@ fn add_from_hwc(dw: &[f32], sh: &ConvShape, g: &mut [f32]) {
 }
 
 /// Adds `bias` to every row of `y` and applies `act`.
-fn bias_act(y: &mut [f32], bias: &[f32], act: Act) {
+pub(crate) fn bias_act(y: &mut [f32], bias: &[f32], act: Act) {
     let m = bias.len();
     for row in y.chunks_exact_mut(m) {
         for (v, b) in row.iter_mut().zip(bias) {
@@ -307,7 +307,7 @@ fn bias_act(y: &mut [f32], bias: &[f32], act: Act) {
 }
 
 /// `d` times the activation's derivative at output `y`.
-fn act_grad(d: &mut [f32], y: &[f32], act: Act) {
+pub(crate) fn act_grad(d: &mut [f32], y: &[f32], act: Act) {
     match act {
         Act::Relu => {
             for (g, &a) in d.iter_mut().zip(y) {
@@ -326,7 +326,7 @@ fn act_grad(d: &mut [f32], y: &[f32], act: Act) {
 }
 
 /// Column sums of `d` (`[rows, m]`) added into `out` (`[m]`).
-fn col_sums(d: &[f32], m: usize, out: &mut [f32]) {
+pub(crate) fn col_sums(d: &[f32], m: usize, out: &mut [f32]) {
     for row in d.chunks_exact(m) {
         for (o, v) in out.iter_mut().zip(row) {
             *o += v;

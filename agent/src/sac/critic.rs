@@ -3,7 +3,7 @@
 //! + b2) + b3` (rl_coach's SAC Q head: dense 256, 256, then one output),
 //! on flat f32 parameters in burn's `[in, out]` weight layout.
 
-use crate::native::gemm;
+use crate::native::{Act, act_grad, bias_act, col_sums, gemm};
 use rand::Rng;
 
 /// The critics' shapes: input width (features + action dimensions) and
@@ -121,7 +121,7 @@ impl Critic {
                 0.0,
                 a1,
             );
-            bias_relu(a1, &block[s.b1..s.w2]);
+            bias_act(a1, &block[s.b1..s.w2], Act::Relu);
             let a2 = &mut cache.a2[j];
             a2.resize(n * hd, 0.0);
             gemm(
@@ -135,7 +135,7 @@ impl Critic {
                 0.0,
                 a2,
             );
-            bias_relu(a2, &block[s.b2..s.w3]);
+            bias_act(a2, &block[s.b2..s.w3], Act::Relu);
             let q = &mut cache.q[j];
             q.resize(n, 0.0);
             gemm(
@@ -183,11 +183,11 @@ impl Critic {
             let d2 = &mut cache.d2;
             d2.resize(n * hd, 0.0);
             gemm(n, 1, hd, dqj, false, &block[s.w3..s.b3], true, 0.0, d2);
-            relu_grad(d2, a2);
+            act_grad(d2, a2, Act::Relu);
             if let Some(g) = grads.as_deref_mut() {
                 let g = &mut g[j * one..(j + 1) * one];
                 gemm(hd, n, hd, a1, true, d2, false, 1.0, &mut g[s.w2..s.b2]);
-                col_sums(d2, &mut g[s.b2..s.w3]);
+                col_sums(d2, hd, &mut g[s.b2..s.w3]);
             }
             let d1 = &mut cache.d1;
             d1.resize(n * hd, 0.0);
@@ -202,7 +202,7 @@ impl Critic {
                 0.0,
                 d1,
             );
-            relu_grad(d1, a1);
+            act_grad(d1, a1, Act::Relu);
             if let Some(g) = grads.as_deref_mut() {
                 let g = &mut g[j * one..(j + 1) * one];
                 gemm(
@@ -216,7 +216,7 @@ impl Critic {
                     1.0,
                     &mut g[s.w1..s.b1],
                 );
-                col_sums(&cache.d1, &mut g[s.b1..s.w2]);
+                col_sums(&cache.d1, hd, &mut g[s.b1..s.w2]);
             }
             gemm(
                 n,
@@ -229,30 +229,6 @@ impl Critic {
                 1.0,
                 dx,
             );
-        }
-    }
-}
-
-fn bias_relu(y: &mut [f32], bias: &[f32]) {
-    for row in y.chunks_exact_mut(bias.len()) {
-        for (v, b) in row.iter_mut().zip(bias) {
-            *v = (*v + b).max(0.0);
-        }
-    }
-}
-
-fn relu_grad(d: &mut [f32], y: &[f32]) {
-    for (g, &a) in d.iter_mut().zip(y) {
-        if a <= 0.0 {
-            *g = 0.0;
-        }
-    }
-}
-
-fn col_sums(d: &[f32], out: &mut [f32]) {
-    for row in d.chunks_exact(out.len()) {
-        for (o, v) in out.iter_mut().zip(row) {
-            *o += v;
         }
     }
 }

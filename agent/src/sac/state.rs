@@ -22,6 +22,7 @@ use super::critic::Critic;
 use super::math::{soft_update, temperature_loss};
 use super::replay::{Batch, ReplayBuffer};
 use super::shard::{Shard, ShardOut, Step, add_into};
+use crate::checkpoint::{read_postcard, write_postcard};
 use crate::error::AgentError;
 use crate::learner::{Rollout, UpdateStats};
 use crate::native::{Adam, Layout};
@@ -376,22 +377,9 @@ impl SacState {
     /// [`AgentError::Checkpoint`] naming the file.
     pub fn save(&self, dir: &Path, replay: bool) -> Result<(), AgentError> {
         if replay {
-            let path = dir.join(REPLAY_FILE);
-            let err = |detail: String| AgentError::Checkpoint {
-                path: path.clone(),
-                detail,
-            };
-            let bytes = postcard::to_stdvec(&self.replay).map_err(|e| err(e.to_string()))?;
-            std::fs::write(&path, bytes).map_err(|e| err(e.to_string()))?;
+            write_postcard(&dir.join(REPLAY_FILE), &self.replay)?;
         }
-        let path = dir.join(SAC_FILE);
-        let err = |detail: String| AgentError::Checkpoint {
-            path: path.clone(),
-            detail,
-        };
-
-        let bytes = postcard::to_stdvec(&self.learnt).map_err(|e| err(e.to_string()))?;
-        std::fs::write(&path, bytes).map_err(|e| err(e.to_string()))
+        write_postcard(&dir.join(SAC_FILE), &self.learnt)
     }
 
     /// Reads `dir/sac.native` into this state, and the replay buffer from
@@ -406,15 +394,12 @@ impl SacState {
     pub fn load(&mut self, dir: &Path) -> Result<(), AgentError> {
         let replay_path = dir.join(REPLAY_FILE);
         let replay = if replay_path.is_file() {
-            let err = |detail: String| AgentError::Checkpoint {
-                path: replay_path.clone(),
-                detail,
-            };
-            let bytes = std::fs::read(&replay_path).map_err(|e| err(e.to_string()))?;
-            let r: ReplayBuffer =
-                postcard::from_bytes(&bytes).map_err(|e| err(format!("{e} (a damaged file)")))?;
+            let r: ReplayBuffer = read_postcard(&replay_path)?;
             if let Some(why) = self.replay.mismatch(&r) {
-                return Err(err(why));
+                return Err(AgentError::Checkpoint {
+                    path: replay_path,
+                    detail: why,
+                });
             }
             Some(r)
         } else {
@@ -431,9 +416,7 @@ impl SacState {
                     .into(),
             ));
         }
-        let bytes = std::fs::read(&path).map_err(|e| err(e.to_string()))?;
-        let r: Learnt =
-            postcard::from_bytes(&bytes).map_err(|e| err(format!("{e} (a damaged file)")))?;
+        let r: Learnt = read_postcard(&path)?;
         if !self.learnt.fits(&r) {
             return Err(err(
                 "holds the state of a different network or critic width".into(),
