@@ -323,14 +323,8 @@ impl GraphBuilder {
 
     /// A burn `Linear` (`y = x W + b`, `W` stored `[in, out]`) as ONNX `Gemm`.
     fn gemm(&mut self, name: &str, x: &str, lin: &Linear) -> Result<String, AgentError> {
-        let mut inputs = vec![
-            x.to_string(),
-            self.weight(&format!("{name}.weight"), lin.weight.val())?,
-        ];
-        if let Some(b) = &lin.bias {
-            inputs.push(self.weight(&format!("{name}.bias"), b.val())?);
-        }
-        Ok(self.node("Gemm", name, inputs, vec![]))
+        let [_, cols] = lin.weight.dims();
+        self.gemm_cols(name, x, lin, cols)
     }
 }
 

@@ -242,7 +242,15 @@ impl ReplayBuffer {
         if self.transitions == 0 {
             return Err(AgentError::Shape("SAC's replay buffer is empty".into()));
         }
-        *batch = Batch::default();
+        // emptied, keeping the buffers' capacity for the next draw
+        for o in [&mut batch.obs, &mut batch.next_obs] {
+            o.n = 0;
+            o.camera.clear();
+            o.vector.clear();
+        }
+        batch.actions.clear();
+        batch.rewards.clear();
+        batch.terminated.clear();
         for _ in 0..n {
             // final observations' slots hold no transition: draw again
             let s = loop {

@@ -8,7 +8,7 @@ use super::math::{
     SquashedSample, actor_loss, critic_loss, soft_q_target, squashed_gaussian_sample,
 };
 use super::replay::Batch;
-use crate::native::{Cache, Layout, gemm};
+use crate::native::{Cache, Layout, col_sums, gemm};
 use std::time::Instant;
 
 /// One shard's buffers.
@@ -286,11 +286,7 @@ impl Shard {
             1.0,
             &mut g[pw.offset..pw.offset + pw.len],
         );
-        for row in self.d_policy.chunks_exact(2 * a) {
-            for (o, v) in g[pb.offset..pb.offset + pb.len].iter_mut().zip(row) {
-                *o += v;
-            }
-        }
+        col_sums(&self.d_policy, 2 * a, &mut g[pb.offset..pb.offset + pb.len]);
         gemm(
             f,
             n,
