@@ -151,7 +151,10 @@ fn the_same_bad_input_gets_the_same_clear_error() {
     let o = train_in(&dir, "sac_discrete.toml", "sac-discrete");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("needs a continuous action space"), "{err}");
+    assert!(
+        err.contains("sac_discrete.toml") && err.contains("needs a continuous action space"),
+        "{err}"
+    );
     assert!(!dir.join("sac-discrete").exists());
     std::fs::write(
         dir.join("sac_lidar.toml"),

@@ -124,7 +124,10 @@ pub fn agent_spec(run: &ResolvedRun, network: NetworkKind) -> Result<AgentSpec, 
             network,
             preprocess.map(|p| p.output_shape()),
             run.sim.lidar.as_ref().map(|l| l.len()),
-            head_for_algorithm(&run.action_space, run.training_algorithm)?,
+            head_for_algorithm(&run.action_space, run.training_algorithm).map_err(|e| {
+                // name the config the algorithm and action space came from
+                AgentError::Unsupported(format!("{}: {e}", run.origin))
+            })?,
         ),
         preprocess,
     };
